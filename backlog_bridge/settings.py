@@ -1,0 +1,225 @@
+"""Settings: `settings.toml` plus `BACKLOG_BRIDGE_*` environment overrides, validated strictly.
+
+Priority: environment > settings file > defaults. Every section forbids unknown keys, so a typo
+is an error that names the file and the key instead of a setting silently ignored. Load once
+with `load_settings` and pass values down; nothing reads settings at import time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from backlog_bridge.errors import ConfigError
+
+CONFIG_ENV = "BACKLOG_BRIDGE_CONFIG"
+DEFAULT_CONFIG = Path("settings.toml")
+DEFAULT_DATABASE_FILE = "backlog_bridge.db"
+
+
+class Section(BaseModel):
+    """A settings table: unknown keys are errors, attribute docstrings document the keys."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class SourceSettings(Section):
+    """How to read the exports of one named source (`[ingest.sources.NAME]`)."""
+
+    columns: dict[str, str] = Field(default_factory=dict)
+    """Canonical field -> column name in this source's files (response_id, score, comment,
+    responded_at, respondent_id, account_id). Overrides the automatic header recognition."""
+    segments: list[str] | None = None
+    """Columns kept as segment metadata; None keeps every column not mapped or ignored."""
+    dayfirst: bool | None = None
+    """Date order for ambiguous dates like 03/04/2026: true = day first; none = infer per file."""
+    timezone: str = "UTC"
+    """IANA time zone of timestamps written without an offset."""
+
+
+class IngestSettings(Section):
+    """`[ingest]`: reading survey exports."""
+
+    inboxes: list[Path] = Field(default_factory=list)
+    """Folders of survey exports that `backlog-bridge run` imports (files already imported are
+    skipped by content). Relative paths are relative to the settings file."""
+    use_sample_data: bool = True
+    """Import the sample export bundled with backlog_bridge on `run`, for a first look."""
+    default_source: str = "default"
+    """Source name used when `--source` is not given and the file's survey tool is not recognised."""
+    max_comment_chars: int = Field(default=20_000, gt=0)
+    """Longer comments are quarantined (kept whole in the store) rather than imported."""
+    max_file_mb: float = Field(default=200.0, gt=0)
+    """Files larger than this are refused before reading."""
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    """Per-source column mapping and parsing options."""
+
+
+class NpsSettings(Section):
+    """`[nps]`: how NPS is reported."""
+
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    """Confidence level of every interval."""
+    min_group_size: int = Field(default=30, ge=1)
+    """Groups with fewer responses are flagged as too small to read."""
+
+
+class EmbedSettings(Section):
+    """`[embed]`: the sentence-transformers model used for themes."""
+
+    model: str = ""
+    """Model name from models/manifest.toml; empty = the manifest's default (offline all-MiniLM-L6-v2)."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """`auto` uses a GPU when one is present."""
+    batch_size: int = Field(default=64, ge=1)
+    """Comments encoded per batch."""
+
+
+class LoggingSettings(Section):
+    """`[logging]`."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Minimum level written."""
+    json_lines: bool = False
+    """Write one JSON object per event instead of text lines."""
+
+
+class Settings(BaseSettings):
+    """All settings. Sections mirror the tables of settings.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BACKLOG_BRIDGE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        use_attribute_docstrings=True,
+    )
+
+    database_url: str = ""
+    """SQLAlchemy URL; empty = SQLite file backlog_bridge.db next to the settings file.
+    PostgreSQL: postgresql+psycopg://user@host:5432/dbname (password from the environment)."""
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    nps: NpsSettings = Field(default_factory=NpsSettings)
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder relative paths are resolved against: the settings file's folder."""
+        return self._base_dir
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the TOML file (then defaults)."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the settings, made absolute against the settings file's folder."""
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    def effective_database_url(self) -> str:
+        """The database URL in force: the setting, or the default SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.base_dir / DEFAULT_DATABASE_FILE).resolve()}"
+
+
+def config_path(explicit: Path | None = None) -> tuple[Path, bool]:
+    """The settings file to read, and whether the user named it (a named file must exist)."""
+    if explicit is not None:
+        return explicit, True
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        return Path(from_env), True
+    return DEFAULT_CONFIG, False
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read and validate the settings file and the environment.
+
+    Args:
+        path: the file from `--config`; None uses BACKLOG_BRIDGE_CONFIG, then ./settings.toml
+            (which may be absent: then the defaults apply).
+
+    Raises:
+        ConfigError: the file is missing, not valid TOML, or has an unknown or mistyped key.
+    """
+    file, named = config_path(path)
+    if not file.is_file():
+        if named:
+            raise ConfigError(f"settings file not found: {file}")
+        return _validate(None, Path.cwd())
+    try:
+        with file.open("rb") as handle:
+            tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{file}: not valid TOML: {error}") from error
+    return _validate(file, file.resolve().parent)
+
+
+def _validate(file: Path | None, base_dir: Path) -> Settings:
+    if file is None:
+        cls: type[Settings] = Settings
+        toml_file: Path | None = None
+    else:
+        toml_file = file
+
+        class _FromFile(Settings):
+            model_config = SettingsConfigDict(toml_file=toml_file)
+
+        cls = _FromFile
+    try:
+        settings = cls()
+    except ValidationError as error:
+        raise ConfigError(_describe(error, toml_file)) from None
+    settings._base_dir = base_dir
+    return settings
+
+
+def _describe(error: ValidationError, file: Path | None) -> str:
+    problems = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        env_name = "BACKLOG_BRIDGE_" + "__".join(str(part) for part in item["loc"]).upper()
+        where = f"environment variable {env_name}" if env_name in os.environ else str(file or "settings")
+        if item["type"] == "extra_forbidden":
+            hint = _suggest(item["loc"])
+            problems.append(f"{where}: unknown key '{key}'{hint}")
+        else:
+            problems.append(f"{where}: key '{key}': {item['msg']} (got {item.get('input')!r})")
+    return "; ".join(problems)
+
+
+def _suggest(loc: tuple[int | str, ...]) -> str:
+    model: Any = Settings
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        if (
+            field is None
+            or not isinstance(field.annotation, type)
+            or not issubclass(field.annotation, BaseModel)
+        ):
+            return ""
+        model = field.annotation
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(known)})"

@@ -1,0 +1,1 @@
+"""The store: SQLModel tables, engine and migrations, queries."""

@@ -1,0 +1,100 @@
+"""Queries over the store, so that commands and stages never write SQL of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from backlog_bridge.store.tables import ImportBatch, QuarantinedRow, Response, RunRecord, utcnow
+
+
+@dataclass(frozen=True)
+class ScoredResponse:
+    """What NPS statistics need of a response."""
+
+    score: int
+    responded_at: datetime
+    source: str
+    segments: dict[str, Any]
+
+
+def scored_responses(
+    engine: Engine, since: datetime | None = None, until: datetime | None = None
+) -> list[ScoredResponse]:
+    """Responses answered in [since, until), oldest first."""
+    query = select(
+        col(Response.score), col(Response.responded_at), col(Response.source), col(Response.segments)
+    )
+    if since is not None:
+        query = query.where(col(Response.responded_at) >= since)
+    if until is not None:
+        query = query.where(col(Response.responded_at) < until)
+    query = query.order_by(col(Response.responded_at), col(Response.id))
+    with Session(engine) as session:
+        return [ScoredResponse(*row) for row in session.exec(query)]
+
+
+def count_responses(engine: Engine) -> int:
+    """Number of responses in the store."""
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(Response)).one())
+
+
+def quarantined_rows(engine: Engine, limit: int | None = None) -> Sequence[QuarantinedRow]:
+    """Rows set aside, newest file first, in file order."""
+    query = select(QuarantinedRow).order_by(col(QuarantinedRow.id).desc())
+    with Session(engine) as session:
+        rows = list(session.exec(query).all())
+    rows.sort(key=lambda row: (-(row.batch_id or 0), row.path, row.line))
+    return rows[:limit] if limit else rows
+
+
+def import_batches(engine: Engine, limit: int = 50) -> Sequence[ImportBatch]:
+    """Most recent import batches first."""
+    query = select(ImportBatch).order_by(col(ImportBatch.id).desc()).limit(limit)
+    with Session(engine) as session:
+        return list(session.exec(query).all())
+
+
+def start_run(engine: Engine, command: str) -> int:
+    """Open an audit record for a command; returns its id."""
+    with Session(engine) as session:
+        record = RunRecord(command=command)
+        session.add(record)
+        session.commit()
+        assert record.id is not None
+        return record.id
+
+
+def finish_run(
+    engine: Engine,
+    run_id: int,
+    status: str,
+    counts: dict[str, Any] | None = None,
+    stages: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
+    """Close the audit record of a command with its outcome."""
+    with Session(engine) as session:
+        record = session.get(RunRecord, run_id)
+        if record is None:
+            return
+        record.status = status
+        record.finished_at = utcnow()
+        record.counts = counts or {}
+        record.stages = stages or {}
+        record.error = error
+        session.add(record)
+        session.commit()
+
+
+def runs(engine: Engine, limit: int = 20) -> Sequence[RunRecord]:
+    """Most recent runs first."""
+    query = select(RunRecord).order_by(col(RunRecord.id).desc()).limit(limit)
+    with Session(engine) as session:
+        return list(session.exec(query).all())

@@ -1,0 +1,76 @@
+"""Shared fixtures: a real store on SQLite and on PostgreSQL, settings files, the sample data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+
+from backlog_bridge.store.db import open_store
+
+POSTGRES_URL = os.environ.get(
+    "BACKLOG_BRIDGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("BACKLOG_BRIDGE_TEST_REQUIRE_POSTGRES") == "1"
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    try:
+        with psycopg.connect(_libpq(POSTGRES_URL), connect_timeout=3):
+            return True
+    except psycopg.OperationalError as error:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL required but not reachable at {POSTGRES_URL}: {error}")
+        return False
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database: a SQLite file, or a fresh schema on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    if not request.getfixturevalue("postgres_available"):
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+    schema = f"bb_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    engine = open_store(store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path, store_url: str) -> Path:
+    """A settings file pointing at the test store, with the sample data switched off."""
+    path = tmp_path / "settings.toml"
+    path.write_text(f'database_url = "{store_url}"\n[ingest]\nuse_sample_data = false\n', encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see a developer's own BACKLOG_BRIDGE_* settings."""
+    for name in list(os.environ):
+        if name.startswith("BACKLOG_BRIDGE_") and not name.startswith("BACKLOG_BRIDGE_TEST_"):
+            monkeypatch.delenv(name)
