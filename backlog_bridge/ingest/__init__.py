@@ -1,0 +1,1 @@
+"""Read NPS survey exports into the store."""
