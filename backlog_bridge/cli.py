@@ -1,0 +1,416 @@
+"""Command line: thin wrappers that load settings, call one function and print its result.
+
+Every user-facing failure is a `BacklogBridgeError`, printed as one line with exit code 1
+(2 for settings and usage problems); a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from backlog_bridge import __version__, logs, pipeline
+from backlog_bridge.classify import NpsGroup, nps_breakdown, z_for
+from backlog_bridge.errors import BacklogBridgeError, ConfigError
+from backlog_bridge.ingest.importer import ImportResult, import_paths
+from backlog_bridge.settings import Settings, load_settings
+from backlog_bridge.store import repo
+from backlog_bridge.store.db import open_store, redact_url
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Print a BacklogBridgeError as one line and exit 2 (settings) or 1 (anything else)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except BacklogBridgeError as error:
+            err.print(f"[red]error:[/red] {error}", highlight=False)
+            raise typer.Exit(2 if isinstance(error, ConfigError) else 1) from None
+
+    return wrapper
+
+
+app = typer.Typer(
+    name="backlog-bridge",
+    help="Turn NPS survey feedback into a groomed product backlog.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+quarantine_app = typer.Typer(
+    help="Rows set aside during ingest, with file, line and reason.", no_args_is_help=True
+)
+app.add_typer(quarantine_app, name="quarantine")
+
+_WIDTH = None if sys.stdout.isatty() else 160  # pipes and files get full rows, not 80 columns
+out = Console(width=_WIDTH)
+err = Console(stderr=True, width=_WIDTH)
+
+
+class OutputFormat(StrEnum):
+    """Machine- or human-readable output."""
+
+    table = "table"
+    json = "json"
+
+
+class PeriodChoice(StrEnum):
+    """Calendar periods for `nps --period`."""
+
+    week = "week"
+    month = "month"
+    quarter = "quarter"
+
+
+@dataclass
+class Context:
+    """What every command needs: the settings file chosen with --config."""
+
+    config: Path | None
+
+    def settings(self) -> Settings:
+        """Load and validate the settings, and configure logging from them."""
+        settings = load_settings(self.config)
+        logs.configure(settings.logging.level, settings.logging.json_lines)
+        return settings
+
+    def store(self, settings: Settings) -> Engine:
+        """Open (and migrate) the store the settings name."""
+        return open_store(settings.effective_database_url())
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"backlog-bridge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="Settings file (default: BACKLOG_BRIDGE_CONFIG or ./settings.toml)."
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Turn NPS survey feedback into a groomed product backlog."""
+    ctx.obj = Context(config)
+
+
+@app.command()
+@_reports_errors
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Export files (CSV, JSON, JSON Lines) or folders of them.")
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(help="Source name (default: the survey tool recognised, else ingest.default_source)."),
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Import NPS responses; re-importing the same file adds nothing; bad rows go to quarantine."""
+    context: Context = ctx.obj
+    settings = context.settings()
+    engine = context.store(settings)
+    run_id = repo.start_run(engine, "ingest")
+    results = import_paths(engine, paths, settings.ingest, source=source)
+    failed = [r for r in results if r.error]
+    repo.finish_run(
+        engine,
+        run_id,
+        "failed" if failed else "ok",
+        counts=_totals(results),
+        error="; ".join(f"{r.path}: {r.error}" for r in failed) or None,
+    )
+    if output is OutputFormat.json:
+        out.print_json(json.dumps([_result_json(r) for r in results]))
+    else:
+        _print_imports(results)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _totals(results: list[ImportResult]) -> dict[str, int]:
+    return {
+        key: sum(getattr(r, key) for r in results)
+        for key in ("read", "new", "updated", "unchanged", "quarantined")
+    }
+
+
+def _result_json(result: ImportResult) -> dict[str, Any]:
+    return {
+        "path": result.path,
+        "source": result.source,
+        "vendor": result.vendor,
+        "read": result.read,
+        "new": result.new,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "quarantined": result.quarantined,
+        "error": result.error,
+        "notices": result.notices,
+        "problems": [{"line": line, "reason": reason} for line, reason in result.problems],
+    }
+
+
+def _print_imports(results: list[ImportResult]) -> None:
+    table = Table("file", "source", "read", "new", "updated", "unchanged", "quarantined", title="ingest")
+    for r in results:
+        table.add_row(
+            r.path,
+            r.source,
+            *(str(getattr(r, k)) for k in ("read", "new", "updated", "unchanged")),
+            str(r.quarantined),
+        )
+    if len(results) > 1:
+        totals = _totals(results)
+        table.add_row(
+            "total", "", *(str(totals[k]) for k in ("read", "new", "updated", "unchanged", "quarantined"))
+        )
+    out.print(table)
+    for r in results:
+        if r.error:
+            err.print(f"[red]error[/red] {r.path}: {r.error}", highlight=False)
+        for notice in r.notices:
+            err.print(f"[yellow]note[/yellow] {notice}", highlight=False)
+        for line, reason in r.problems[:20]:
+            err.print(f"[yellow]quarantined[/yellow] {r.path}:{line}: {reason}", highlight=False)
+        if len(r.problems) > 20:
+            err.print(
+                f"… and {len(r.problems) - 20} more: see `backlog-bridge quarantine list`", highlight=False
+            )
+
+
+@quarantine_app.command("list")
+@_reports_errors
+def quarantine_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="Show at most this many rows (0 = all).")] = 100,
+    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Show the rows set aside during ingest and why."""
+    context: Context = ctx.obj
+    engine = context.store(context.settings())
+    rows = repo.quarantined_rows(engine, limit or None)
+    if output is OutputFormat.json:
+        payload = [
+            {"path": r.path, "line": r.line, "source": r.source, "reason": r.reason, "raw": r.raw}
+            for r in rows
+        ]
+        out.print_json(json.dumps(payload))
+        return
+    if not rows:
+        out.print("No quarantined rows.")
+        return
+    table = Table("file", "line", "reason", "raw (start)", title="quarantined rows")
+    for r in rows:
+        table.add_row(r.path, str(r.line), r.reason, r.raw[:80].replace("\n", "⏎"))
+    out.print(table)
+
+
+@app.command()
+@_reports_errors
+def nps(
+    ctx: typer.Context,
+    by: Annotated[
+        str | None, typer.Option(help="Break down by a segment field (e.g. plan, region) or 'source'.")
+    ] = None,
+    period: Annotated[PeriodChoice | None, typer.Option(help="Split into calendar periods.")] = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="First day included (YYYY-MM-DD).", formats=["%Y-%m-%d"])
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(help="Last day included (YYYY-MM-DD).", formats=["%Y-%m-%d"])
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """NPS with counts and a 95% adjusted-Wald interval; flags small groups and significant changes."""
+    context: Context = ctx.obj
+    settings = context.settings()
+    engine = context.store(settings)
+    start = _day_start(since)
+    end = _day_start(until, next_day=True)
+    responses = repo.scored_responses(engine, start, end)
+    triples = [(r.score, r.responded_at, _group_of(r.source, r.segments, by)) for r in responses]
+    groups = nps_breakdown(
+        triples, period.value if period else None, settings.nps.min_group_size, z_for(settings.nps.confidence)
+    )
+    if output is OutputFormat.json:
+        out.print_json(json.dumps(_nps_json(groups, by, period, settings)))
+    else:
+        _print_nps(groups, by, settings)
+
+
+def _day_start(moment: datetime | None, next_day: bool = False) -> datetime | None:
+    if moment is None:
+        return None
+    start = datetime.combine(moment.date(), time.min, tzinfo=UTC)
+    return start + timedelta(days=1) if next_day else start
+
+
+def _group_of(source: str, segments: dict[str, Any], by: str | None) -> str:
+    if by is None:
+        return "all"
+    if by == "source":
+        return source
+    value = segments.get(by)
+    return "(none)" if value is None or value == "" else str(value)
+
+
+def _nps_json(
+    groups: list[NpsGroup], by: str | None, period: PeriodChoice | None, settings: Settings
+) -> dict[str, Any]:
+    return {
+        "by": by,
+        "period": period.value if period else None,
+        "confidence": settings.nps.confidence,
+        "method": "adjusted-wald (Rocks 2016)",
+        "groups": [
+            {
+                "group": g.group,
+                "period": g.period,
+                "n": g.estimate.counts.n,
+                "promoters": g.estimate.counts.promoters,
+                "passives": g.estimate.counts.passives,
+                "detractors": g.estimate.counts.detractors,
+                "nps": round(g.estimate.nps, 2),
+                "ci_low": round(g.estimate.low, 2),
+                "ci_high": round(g.estimate.high, 2),
+                "too_small": g.too_small,
+                "change": None
+                if g.change is None
+                else {
+                    "delta": round(g.change.delta, 2),
+                    "ci_low": round(g.change.low, 2),
+                    "ci_high": round(g.change.high, 2),
+                    "p_value": round(g.change.p_value, 4),
+                    "significant": g.change.significant,
+                },
+            }
+            for g in groups
+        ],
+    }
+
+
+def _print_nps(groups: list[NpsGroup], by: str | None, settings: Settings) -> None:
+    if not groups:
+        out.print("No responses in range. Import some with `backlog-bridge ingest FILE`.")
+        return
+    level = f"{settings.nps.confidence:.0%}"
+    table = Table(
+        by or "group",
+        "period",
+        "n",
+        "promoters",
+        "passives",
+        "detractors",
+        "NPS",
+        f"{level} CI",
+        "change",
+        title=f"NPS (adjusted-Wald {level} intervals)",
+    )
+    for g in groups:
+        e = g.estimate
+        nps_text = f"{e.nps:+.1f}" + (" [dim](too few)[/dim]" if g.too_small else "")
+        change = ""
+        if g.change is not None:
+            change = f"{g.change.delta:+.1f}" + (" [bold]*[/bold]" if g.change.significant else "")
+        table.add_row(
+            g.group,
+            g.period or "",
+            str(e.counts.n),
+            str(e.counts.promoters),
+            str(e.counts.passives),
+            str(e.counts.detractors),
+            nps_text,
+            f"{e.low:+.1f} to {e.high:+.1f}",
+            change,
+        )
+    out.print(table)
+    out.print(
+        f"(too few) = fewer than {settings.nps.min_group_size} responses; "
+        f"* = change from the previous period significant at {level}.",
+        highlight=False,
+    )
+
+
+@app.command()
+@_reports_errors
+def run(ctx: typer.Context) -> None:
+    """Run the whole pipeline once: import the inboxes (and the sample data), then report NPS."""
+    context: Context = ctx.obj
+    settings = context.settings()
+    engine = context.store(settings)
+    summary = pipeline.run_once(settings, engine)
+    _print_imports(summary.imports)
+    if summary.nps is not None and summary.nps.counts.n:
+        e = summary.nps
+        out.print(
+            f"NPS {e.nps:+.1f} ({settings.nps.confidence:.0%} CI {e.low:+.1f} to {e.high:+.1f}) from "
+            f"{e.counts.n} responses: {e.counts.promoters} promoters, {e.counts.passives} passives, "
+            f"{e.counts.detractors} detractors.",
+            highlight=False,
+        )
+    out.print(
+        f"run {summary.run_id} {'ok' if summary.ok else 'failed'}; store: {_where(settings)}", highlight=False
+    )
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+def _where(settings: Settings) -> str:
+    return redact_url(settings.effective_database_url())
+
+
+@app.command("runs")
+@_reports_errors
+def list_runs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many recent runs to show.")] = 20,
+) -> None:
+    """List recent runs and commands from the audit log."""
+    context: Context = ctx.obj
+    engine = context.store(context.settings())
+    table = Table("id", "command", "started (UTC)", "seconds", "status", "counts", "error", title="runs")
+    for r in repo.runs(engine, limit):
+        seconds = f"{(r.finished_at - r.started_at).total_seconds():.1f}" if r.finished_at else ""
+        counts = " ".join(f"{k}={v}" for k, v in r.counts.items())
+        table.add_row(
+            str(r.id),
+            r.command,
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            seconds,
+            r.status,
+            counts,
+            (r.error or "")[:120],
+        )
+    out.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

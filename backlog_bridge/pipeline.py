@@ -1,0 +1,88 @@
+"""The pipeline: the one place that knows the order of the stages.
+
+ingest -> classify -> (embed -> cluster -> score -> plan -> sync -> report, as they land).
+Each stage gets what it needs passed in; `run_once` records the run in the audit log.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from backlog_bridge.classify import NpsCounts, NpsEstimate, estimate, z_for
+from backlog_bridge.ingest.importer import ImportResult, import_paths
+from backlog_bridge.settings import Settings
+from backlog_bridge.store import repo
+
+SAMPLE_SOURCE = "sample"
+
+
+def sample_data_path() -> Path:
+    """The sample NPS export bundled with the package."""
+    return Path(str(resources.files("backlog_bridge") / "data" / "sample_nps.csv"))
+
+
+@dataclass
+class RunSummary:
+    """What one pipeline run did, stage by stage."""
+
+    run_id: int
+    imports: list[ImportResult] = field(default_factory=list)
+    nps: NpsEstimate | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every stage succeeded."""
+        return not self.errors
+
+    def counts(self) -> dict[str, Any]:
+        """Totals for the audit log."""
+        return {
+            "files": len(self.imports),
+            "read": sum(r.read for r in self.imports),
+            "new": sum(r.new for r in self.imports),
+            "updated": sum(r.updated for r in self.imports),
+            "unchanged": sum(r.unchanged for r in self.imports),
+            "quarantined": sum(r.quarantined for r in self.imports),
+            "responses": self.nps.counts.n if self.nps else 0,
+        }
+
+
+def run_once(settings: Settings, engine: Engine, now: datetime | None = None) -> RunSummary:
+    """Run every stage once, in order, and record the run."""
+    summary = RunSummary(run_id=repo.start_run(engine, "run"))
+    started = time.perf_counter()
+    summary.imports = ingest_stage(settings, engine, now)
+    summary.errors.extend(f"{r.path}: {r.error}" for r in summary.imports if r.error)
+    summary.stage_seconds["ingest"] = time.perf_counter() - started
+    started = time.perf_counter()
+    scores = [r.score for r in repo.scored_responses(engine)]
+    summary.nps = estimate(NpsCounts.from_scores(scores), z_for(settings.nps.confidence))
+    summary.stage_seconds["classify"] = time.perf_counter() - started
+    repo.finish_run(
+        engine,
+        summary.run_id,
+        "ok" if summary.ok else "failed",
+        counts=summary.counts(),
+        stages={name: round(seconds, 3) for name, seconds in summary.stage_seconds.items()},
+        error="; ".join(summary.errors) or None,
+    )
+    return summary
+
+
+def ingest_stage(settings: Settings, engine: Engine, now: datetime | None = None) -> list[ImportResult]:
+    """Import the configured inboxes, and the bundled sample when the settings ask for it."""
+    results = import_paths(
+        engine, [settings.resolve(inbox) for inbox in settings.ingest.inboxes], settings.ingest, now=now
+    )
+    if settings.ingest.use_sample_data:
+        results += import_paths(engine, [sample_data_path()], settings.ingest, source=SAMPLE_SOURCE, now=now)
+    return results
