@@ -154,9 +154,7 @@ def compare(earlier: NpsCounts, later: NpsCounts, z: float = Z_95) -> NpsChange:
     diff_adj = b.adjusted_nps - a.adjusted_nps
     z_stat = diff_adj / se if se > 0 else 0.0
     p_value = math.erfc(abs(z_stat) / math.sqrt(2.0))
-    return NpsChange(
-        delta=b.nps - a.nps, low=diff_adj - z * se, high=diff_adj + z * se, z=z_stat, p_value=p_value
-    )
+    return NpsChange(delta=b.nps - a.nps, low=diff_adj - z * se, high=diff_adj + z * se, z=z_stat, p_value=p_value)
 
 
 def z_for(confidence: float) -> float:

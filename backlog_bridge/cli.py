@@ -20,9 +20,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from backlog_bridge import __version__, logs, pipeline
+from backlog_bridge import themes as theme_stage
 from backlog_bridge.classify import NpsGroup, nps_breakdown, z_for
+from backlog_bridge.embed.embedder import Embedder
 from backlog_bridge.errors import BacklogBridgeError, ConfigError
 from backlog_bridge.ingest.importer import ImportResult, import_paths
 from backlog_bridge.settings import Settings, load_settings
@@ -54,10 +57,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-quarantine_app = typer.Typer(
-    help="Rows set aside during ingest, with file, line and reason.", no_args_is_help=True
-)
+quarantine_app = typer.Typer(help="Rows set aside during ingest, with file, line and reason.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
+themes_app = typer.Typer(help="Themes in detractor and passive comments: update, list, show, and a team's decisions.")
+app.add_typer(themes_app, name="themes")
 
 _WIDTH = None if sys.stdout.isatty() else 160  # pipes and files get full rows, not 80 columns
 out = Console(width=_WIDTH)
@@ -95,6 +98,10 @@ class Context:
         """Open (and migrate) the store the settings name."""
         return open_store(settings.effective_database_url())
 
+    def embedder(self, settings: Settings) -> Embedder:
+        """The embedding model the settings name (offline; GPU when present and allowed)."""
+        return pipeline.make_embedder(settings, show_progress=out.is_terminal)
+
 
 def _version(value: bool) -> None:
     if value:
@@ -107,9 +114,7 @@ def main_options(
     ctx: typer.Context,
     config: Annotated[
         Path | None,
-        typer.Option(
-            "--config", "-c", help="Settings file (default: BACKLOG_BRIDGE_CONFIG or ./settings.toml)."
-        ),
+        typer.Option("--config", "-c", help="Settings file (default: BACKLOG_BRIDGE_CONFIG or ./settings.toml)."),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
@@ -123,9 +128,7 @@ def main_options(
 @_reports_errors
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[
-        list[Path], typer.Argument(help="Export files (CSV, JSON, JSON Lines) or folders of them.")
-    ],
+    paths: Annotated[list[Path], typer.Argument(help="Export files (CSV, JSON, JSON Lines) or folders of them.")],
     source: Annotated[
         str | None,
         typer.Option(help="Source name (default: the survey tool recognised, else ingest.default_source)."),
@@ -156,8 +159,7 @@ def ingest(
 
 def _totals(results: list[ImportResult]) -> dict[str, int]:
     return {
-        key: sum(getattr(r, key) for r in results)
-        for key in ("read", "new", "updated", "unchanged", "quarantined")
+        key: sum(getattr(r, key) for r in results) for key in ("read", "new", "updated", "unchanged", "quarantined")
     }
 
 
@@ -188,9 +190,7 @@ def _print_imports(results: list[ImportResult]) -> None:
         )
     if len(results) > 1:
         totals = _totals(results)
-        table.add_row(
-            "total", "", *(str(totals[k]) for k in ("read", "new", "updated", "unchanged", "quarantined"))
-        )
+        table.add_row("total", "", *(str(totals[k]) for k in ("read", "new", "updated", "unchanged", "quarantined")))
     out.print(table)
     for r in results:
         if r.error:
@@ -200,9 +200,7 @@ def _print_imports(results: list[ImportResult]) -> None:
         for line, reason in r.problems[:20]:
             err.print(f"[yellow]quarantined[/yellow] {r.path}:{line}: {reason}", highlight=False)
         if len(r.problems) > 20:
-            err.print(
-                f"… and {len(r.problems) - 20} more: see `backlog-bridge quarantine list`", highlight=False
-            )
+            err.print(f"… and {len(r.problems) - 20} more: see `backlog-bridge quarantine list`", highlight=False)
 
 
 @quarantine_app.command("list")
@@ -217,10 +215,7 @@ def quarantine_list(
     engine = context.store(context.settings())
     rows = repo.quarantined_rows(engine, limit or None)
     if output is OutputFormat.json:
-        payload = [
-            {"path": r.path, "line": r.line, "source": r.source, "reason": r.reason, "raw": r.raw}
-            for r in rows
-        ]
+        payload = [{"path": r.path, "line": r.line, "source": r.source, "reason": r.reason, "raw": r.raw} for r in rows]
         out.print_json(json.dumps(payload))
         return
     if not rows:
@@ -361,7 +356,7 @@ def _print_nps(groups: list[NpsGroup], by: str | None, settings: Settings) -> No
 @app.command()
 @_reports_errors
 def run(ctx: typer.Context) -> None:
-    """Run the whole pipeline once: import the inboxes (and the sample data), then report NPS."""
+    """Run the whole pipeline once: import the inboxes (and the sample data), NPS, then update themes."""
     context: Context = ctx.obj
     settings = context.settings()
     engine = context.store(settings)
@@ -375,9 +370,11 @@ def run(ctx: typer.Context) -> None:
             f"{e.counts.detractors} detractors.",
             highlight=False,
         )
-    out.print(
-        f"run {summary.run_id} {'ok' if summary.ok else 'failed'}; store: {_where(settings)}", highlight=False
-    )
+    if summary.themes is not None:
+        out.print(_theme_summary_line(summary.themes), highlight=False)
+    for error in summary.errors:
+        err.print(f"[red]error[/red] {error}", highlight=False)
+    out.print(f"run {summary.run_id} {'ok' if summary.ok else 'failed'}; store: {_where(settings)}", highlight=False)
     if not summary.ok:
         raise typer.Exit(1)
 
@@ -409,6 +406,212 @@ def list_runs(
             (r.error or "")[:120],
         )
     out.print(table)
+
+
+AsOf = Annotated[
+    datetime | None,
+    typer.Option(
+        "--as-of",
+        help="Treat this day (YYYY-MM-DD, UTC) as today: the window ends here.",
+        formats=["%Y-%m-%d"],
+    ),
+]
+
+
+def _as_of(moment: datetime | None) -> datetime | None:
+    return _day_start(moment, next_day=True)
+
+
+@themes_app.callback(invoke_without_command=True)
+@_reports_errors
+def themes(
+    ctx: typer.Context,
+    export: Annotated[
+        Path | None,
+        typer.Option(help="Also write JSON Lines: one line per detractor/passive comment and its theme."),
+    ] = None,
+    as_of: AsOf = None,
+    no_update: Annotated[bool, typer.Option("--no-update", help="List the stored themes without updating.")] = False,
+    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Update themes from the comments of the window, then list them (id, label, counts, share, trend)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    context: Context = ctx.obj
+    settings = context.settings()
+    engine = context.store(settings)
+    now = _as_of(as_of)
+    if not no_update:
+        run_id = repo.start_run(engine, "themes")
+        summary = theme_stage.update_themes(engine, context.embedder(settings), settings.themes, now, run_id)
+        repo.finish_run(engine, run_id, "ok", counts=_theme_counts(summary))
+        err.print(_theme_summary_line(summary), highlight=False)
+    stats = theme_stage.theme_stats(engine, settings.themes, now)
+    if export is not None:
+        records = theme_stage.export_assignments(engine, settings.themes, now)
+        export.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        err.print(f"wrote {len(records)} lines to {export}", highlight=False)
+    if output is OutputFormat.json:
+        out.print_json(json.dumps([_stat_json(s) for s in stats]))
+        return
+    _print_themes(stats)
+
+
+def _theme_counts(summary: theme_stage.ThemeRunSummary) -> dict[str, Any]:
+    return {
+        "comments": summary.comments,
+        "themed": summary.themed,
+        "unthemed": summary.unthemed,
+        "not_actionable": summary.not_actionable,
+        "embedded": summary.embedded,
+        "themes": summary.active_themes,
+        "born": len(summary.born),
+        "merged": len(summary.merged),
+        "retired": len(summary.retired),
+    }
+
+
+def _theme_summary_line(summary: theme_stage.ThemeRunSummary) -> str:
+    return (
+        f"themes: {summary.active_themes} active from {summary.comments} detractor/passive comments "
+        f"({summary.window_start:%Y-%m-%d} to {summary.window_end:%Y-%m-%d}); {summary.themed} themed, "
+        f"{summary.unthemed} unthemed ({summary.unthemed_share:.1%}), {summary.not_actionable} with no actionable "
+        f"comment; {len(summary.born)} born, {len(summary.merged)} merged, {len(summary.retired)} retired; "
+        f"{summary.embedded} comments embedded"
+    )
+
+
+def _trend_text(stat: theme_stage.ThemeStat) -> str:
+    trend = stat.trend
+    if trend is None:
+        return "n/a"
+    arrow = {"growing": "↑", "shrinking": "↓"}.get(trend.direction.value, "→")
+    return f"{arrow} {stat.previous_share:.1%}→{stat.share:.1%} (p={trend.p_value:.2g})"
+
+
+def _stat_json(stat: theme_stage.ThemeStat) -> dict[str, Any]:
+    t = stat.theme
+    return {
+        "id": t.id,
+        "key": t.key,
+        "label": t.label,
+        "detractors": stat.detractors,
+        "passives": stat.passives,
+        "share": round(stat.share, 4),
+        "previous_share": round(stat.previous_share, 4),
+        "trend": None if stat.trend is None else stat.trend.direction.value,
+        "trend_p_value": None if stat.trend is None else stat.trend.p_value,
+        "keywords": t.keywords,
+        "suppressed": t.suppressed_reason,
+    }
+
+
+def _print_themes(stats: list[theme_stage.ThemeStat]) -> None:
+    if not stats:
+        out.print("No themes yet: import responses with comments, then run `backlog-bridge themes`.")
+        return
+    table = Table("id", "label", "detractors", "passives", "share", "trend", "note", title="themes")
+    for s in stats:
+        note = f"suppressed: {s.theme.suppressed_reason}" if s.theme.suppressed_reason else ""
+        table.add_row(
+            str(s.theme.id), s.theme.label, str(s.detractors), str(s.passives), f"{s.share:.1%}", _trend_text(s), note
+        )
+    out.print(table)
+    out.print("share = theme's detractors and passives / all responses in the window; trend vs the window before.")
+
+
+@themes_app.command("show")
+@_reports_errors
+def themes_show(
+    ctx: typer.Context, theme: Annotated[str, typer.Argument(help="Theme id or key.")], as_of: AsOf = None
+) -> None:
+    """Show one theme: keywords, representative quotes and lineage."""
+    context: Context = ctx.obj
+    settings = context.settings()
+    engine = context.store(settings)
+    with Session(engine) as session:
+        found = theme_stage.get_theme(session, theme)
+        session.expunge(found)
+    stat = next(
+        (s for s in theme_stage.theme_stats(engine, settings.themes, _as_of(as_of)) if s.theme.id == found.id),
+        None,
+    )
+    out.print(f"[bold]{found.label}[/bold]  (id {found.id}, key {found.key}, {found.status})", highlight=False)
+    if found.suppressed_reason:
+        out.print(f"suppressed: {found.suppressed_reason}", highlight=False)
+    if stat is not None:
+        out.print(
+            f"{stat.detractors} detractors, {stat.passives} passives, share {stat.share:.1%}, "
+            f"trend {_trend_text(stat)}",
+            highlight=False,
+        )
+    out.print("keywords: " + ", ".join(found.keywords), highlight=False)
+    out.print("quotes:")
+    for quote in found.quotes:
+        out.print(f"  “{quote['text']}”", highlight=False)
+    out.print("lineage:")
+    for event in theme_stage.theme_events(engine, found.id or 0):
+        detail = " ".join(f"{k}={v}" for k, v in event.detail.items())
+        out.print(f"  {event.at:%Y-%m-%d %H:%M} {event.kind} by {event.actor} {detail}", highlight=False)
+
+
+@themes_app.command("rename")
+@_reports_errors
+def themes_rename(
+    ctx: typer.Context,
+    theme: Annotated[str, typer.Argument(help="Theme id or key.")],
+    label: Annotated[str, typer.Argument(help="The new label; later runs keep it.")],
+) -> None:
+    """Rename a theme; later runs keep the name."""
+    context: Context = ctx.obj
+    renamed = theme_stage.rename_theme(context.store(context.settings()), theme, label)
+    out.print(f"theme {renamed.id} is now “{renamed.label}”", highlight=False)
+
+
+@themes_app.command("merge")
+@_reports_errors
+def themes_merge(
+    ctx: typer.Context,
+    sources: Annotated[list[str], typer.Argument(help="Theme ids or keys to fold in.")],
+    into: Annotated[str, typer.Option("--into", help="Theme id or key that absorbs them.")],
+) -> None:
+    """Merge themes into one; their comments, and similar future ones, belong to it from now on."""
+    context: Context = ctx.obj
+    target = theme_stage.merge_themes(context.store(context.settings()), sources, into)
+    out.print(f"merged {', '.join(sources)} into theme {target.id} “{target.label}”", highlight=False)
+
+
+@themes_app.command("split")
+@_reports_errors
+def themes_split(ctx: typer.Context, theme: Annotated[str, typer.Argument(help="Theme id or key.")]) -> None:
+    """Split a theme in two by meaning; later runs never merge the halves back."""
+    context: Context = ctx.obj
+    settings = context.settings()
+    engine = context.store(settings)
+    halves = theme_stage.split_theme(engine, context.embedder(settings), theme)
+    out.print("split into " + " and ".join(f"{h.id} “{h.label}” ({h.size})" for h in halves), highlight=False)
+
+
+@themes_app.command("suppress")
+@_reports_errors
+def themes_suppress(
+    ctx: typer.Context,
+    theme: Annotated[str, typer.Argument(help="Theme id or key.")],
+    reason: Annotated[str, typer.Option(help="Why it is never filed (shown in the plan).")],
+) -> None:
+    """Never file a theme (it keeps its comments, so it is not rediscovered)."""
+    context: Context = ctx.obj
+    done = theme_stage.suppress_theme(context.store(context.settings()), theme, reason)
+    out.print(f"theme {done.id} “{done.label}” suppressed: {reason}", highlight=False)
+
+
+@themes_app.command("unsuppress")
+@_reports_errors
+def themes_unsuppress(ctx: typer.Context, theme: Annotated[str, typer.Argument(help="Theme id or key.")]) -> None:
+    """Lift a suppression."""
+    context: Context = ctx.obj
+    done = theme_stage.suppress_theme(context.store(context.settings()), theme, None)
+    out.print(f"theme {done.id} “{done.label}” may be filed again", highlight=False)
 
 
 def main() -> None:

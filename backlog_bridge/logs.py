@@ -50,9 +50,7 @@ class EventFormatter(logging.Formatter):
             text = json.dumps(payload, default=str, ensure_ascii=False)
         else:
             fields = " ".join(f"{key}={value!r}" for key, value in extras.items())
-            text = (
-                f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')} {record.levelname:<7} {record.getMessage()}"
-            )
+            text = f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')} {record.levelname:<7} {record.getMessage()}"
             text = f"{text} {fields}" if fields else text
             if record.exc_info:
                 text += "\n" + self.formatException(record.exc_info)

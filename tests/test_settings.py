@@ -12,7 +12,7 @@ def test_shipped_settings_file_is_valid_and_documents_every_key():
     settings = load_settings(SHIPPED)
     assert settings.database_url == ""
     text = SHIPPED.read_text(encoding="utf-8")
-    for section in ("ingest", "nps", "embed", "logging"):
+    for section in ("ingest", "nps", "embed", "themes", "logging"):
         model = getattr(settings, section)
         for key in type(model).model_fields:
             if key != "sources":

@@ -138,9 +138,7 @@ def _reads_naturally(term: str) -> bool:
     return not any(word.isdigit() for word in words)
 
 
-def _ranked_terms(
-    terms: npt.NDArray[np.str_], scores: npt.NDArray[np.float64], top: int
-) -> list[tuple[str, float]]:
+def _ranked_terms(terms: npt.NDArray[np.str_], scores: npt.NDArray[np.float64], top: int) -> list[tuple[str, float]]:
     # Sort by score, then term, so equal scores give the same label in every run.
     order = sorted(range(terms.size), key=lambda i: (-scores[i], str(terms[i])))[:top]
     return [(str(terms[i]), float(scores[i])) for i in order if scores[i] > 0]

@@ -115,9 +115,7 @@ def _reduce(vectors: FloatArray, dims: int, seed: int) -> npt.NDArray[np.float64
     return np.asarray(reduced / np.maximum(norms, 1e-12), dtype=np.float64)
 
 
-def ward_merge(
-    centroids: npt.NDArray[np.float64], sizes: npt.NDArray[np.float64], threshold: float
-) -> IntArray:
+def ward_merge(centroids: npt.NDArray[np.float64], sizes: npt.NDArray[np.float64], threshold: float) -> IntArray:
     """Ward clustering of weighted points, cut where the merge distance exceeds `threshold`.
 
     Nearest-neighbour-chain algorithm: O(m^2) time, O(m) extra memory. Ward is reducible, so a

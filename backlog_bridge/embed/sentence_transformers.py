@@ -180,6 +180,11 @@ class SentenceTransformerEmbedder:
 def _load_model(spec: ModelSpec, device: str) -> Any:
     # Belt and braces: local_files_only stops hub look-ups, the env var stops anything else in HF.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own progress bar is enough
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     from sentence_transformers import SentenceTransformer
 
     try:
@@ -193,5 +198,5 @@ def _load_model(spec: ModelSpec, device: str) -> Any:
             f"embedding model {spec.name!r} at {spec.path} gives {actual}-d vectors, "
             f"but the manifest declares dim = {spec.dim}"
         )
-    logger.info("embed.model-loaded", extra={"model": spec.name, "device": device, "dim": actual})
+    logger.debug("embed.model-loaded", extra={"model": spec.name, "device": device, "dim": actual})
     return model

@@ -172,9 +172,7 @@ def _split_runaway_quotes(
         if end == start or (len(cells) == width and not unclosed):
             out.append((start, end, cells))
             continue
-        notices.append(
-            f"{path}:{start}: a quote opened here never closes; lines {start}-{end} read one by one"
-        )
+        notices.append(f"{path}:{start}: a quote opened here never closes; lines {start}-{end} read one by one")
         for number in range(start, end + 1):
             line = lines[number - 1]
             if line.strip():
@@ -240,9 +238,7 @@ def _read_json_lines(path: Path, text: str) -> tuple[Layout, list[RawRecord]]:
         try:
             item = json.loads(line)
         except json.JSONDecodeError as error:
-            records.append(
-                RawRecord(number, {}, line, f"not valid JSON: {error.msg} at column {error.colno}")
-            )
+            records.append(RawRecord(number, {}, line, f"not valid JSON: {error.msg} at column {error.colno}"))
             continue
         records.append(_json_record(number, item, line))
     if not records:

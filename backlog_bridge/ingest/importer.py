@@ -131,9 +131,7 @@ def import_file(
         return result
     source_name = source or (parsed.layout.vendor if parsed.layout.vendor != "generic" else None)
     source_name = source_name or settings.default_source
-    result = ImportResult(
-        path=str(path), source=source_name, vendor=parsed.layout.vendor, notices=parsed.notices
-    )
+    result = ImportResult(path=str(path), source=source_name, vendor=parsed.layout.vendor, notices=parsed.notices)
     try:
         rows, rejects = _canonical_rows(parsed, settings, settings.sources.get(source_name), now, result)
     except IngestError as error:
@@ -243,9 +241,7 @@ def _zone(source: SourceSettings | None) -> tzinfo:
     try:
         return ZoneInfo(source.timezone)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ConfigError(
-            f"settings: ingest.sources timezone {source.timezone!r} is not a known zone"
-        ) from error
+        raise ConfigError(f"settings: ingest.sources timezone {source.timezone!r} is not a known zone") from error
 
 
 def infer_dayfirst(values: Iterable[Any]) -> bool | None:
@@ -273,9 +269,7 @@ def _canonical(
     values = record.values
     score = parse_score(values.get(columns.score or ""))
     assert columns.responded_at is not None  # checked by _columns
-    responded_at = parse_timestamp(
-        values.get(columns.responded_at), dayfirst=dayfirst, default_tz=zone, now=now
-    )
+    responded_at = parse_timestamp(values.get(columns.responded_at), dayfirst=dayfirst, default_tz=zone, now=now)
     comment = clean_text(values.get(columns.comment)) if columns.comment else None
     if comment and len(comment) > max_comment_chars:
         raise RowError(
@@ -421,9 +415,7 @@ def _quarantine(
     batch_id: int | None,
 ) -> None:
     already = set(
-        session.scalars(
-            select(col(QuarantinedRow.line)).where(col(QuarantinedRow.file_sha256) == parsed.sha256)
-        )
+        session.scalars(select(col(QuarantinedRow.line)).where(col(QuarantinedRow.file_sha256) == parsed.sha256))
     )
     for record, reason in rejects:
         result.quarantined += 1
@@ -456,6 +448,4 @@ def _release(session: Session, sha256: str, lines: Sequence[int]) -> None:
 
 
 def _hash(value: Any) -> str:
-    return hashlib.sha256(
-        json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode()
-    ).hexdigest()
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()

@@ -140,9 +140,7 @@ class _Sheet:
         return None
 
 
-def _sheet(
-    header: Sequence[str], label_row: Sequence[str] = (), data_rows: Sequence[Sequence[str]] = ()
-) -> _Sheet:
+def _sheet(header: Sequence[str], label_row: Sequence[str] = (), data_rows: Sequence[Sequence[str]] = ()) -> _Sheet:
     """Index a header with an optional question-text row and sample data rows."""
     columns: list[str] = []
     texts: dict[str, tuple[str, ...]] = {}
@@ -155,9 +153,7 @@ def _sheet(
         label = label_row[index].strip() if index < len(label_row) else ""
         texts[column] = (column, label) if label else (column,)
         subheads[column] = label
-        samples[column] = tuple(
-            row[index].strip() for row in data_rows if index < len(row) and row[index].strip()
-        )
+        samples[column] = tuple(row[index].strip() for row in data_rows if index < len(row) and row[index].strip())
     return _Sheet(tuple(columns), texts, samples, subheads)
 
 
@@ -277,9 +273,7 @@ def _is_qualtrics_label_row(header: Sequence[str], row: Sequence[str]) -> bool:
     return False
 
 
-def _qualtrics_header_rows(
-    header: Sequence[str], first_rows: Sequence[Sequence[str]]
-) -> tuple[int, Sequence[str]]:
+def _qualtrics_header_rows(header: Sequence[str], first_rows: Sequence[Sequence[str]]) -> tuple[int, Sequence[str]]:
     """How many rows after the header are header rows, and the question-text row if there is one."""
     skip = 0
     labels: tuple[str, ...] = ()
@@ -387,13 +381,9 @@ _TYPEFORM_IGNORED = frozenset(
 
 def _is_typeform(header: Sequence[str], keys: set[str]) -> bool:
     """CSV: "#" token plus the (UTC) date columns; JSON: token/response_id, landed_at, submitted_at."""
-    csv_like = "#" in {h.strip() for h in header} and bool(
-        keys & {"submitdateutc", "startdateutc", "networkid"}
-    )
+    csv_like = "#" in {h.strip() for h in header} and bool(keys & {"submitdateutc", "startdateutc", "networkid"})
     json_like = (
-        bool(keys & {"token", "responseid"})
-        and "submittedat" in keys
-        and bool(keys & {"landedat", "landingid"})
+        bool(keys & {"token", "responseid"}) and "submittedat" in keys and bool(keys & {"landedat", "landingid"})
     )
     return csv_like or json_like
 

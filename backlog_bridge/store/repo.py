@@ -27,9 +27,7 @@ def scored_responses(
     engine: Engine, since: datetime | None = None, until: datetime | None = None
 ) -> list[ScoredResponse]:
     """Responses answered in [since, until), oldest first."""
-    query = select(
-        col(Response.score), col(Response.responded_at), col(Response.source), col(Response.segments)
-    )
+    query = select(col(Response.score), col(Response.responded_at), col(Response.source), col(Response.segments))
     if since is not None:
         query = query.where(col(Response.responded_at) >= since)
     if until is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -103,3 +103,71 @@ class RunRecord(SQLModel, table=True):
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     stages: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class EmbeddingCache(SQLModel, table=True):
+    """One comment's vector for one model, keyed by the hash of its normalised text: embed once, ever."""
+
+    __tablename__ = "embedding_cache"
+
+    model: str = Field(primary_key=True, max_length=200)
+    text_hash: str = Field(primary_key=True, max_length=64)
+    dim: int
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Theme(SQLModel, table=True):
+    """A theme with a stable identity: `key` never changes while the theme lives (and names its issue)."""
+
+    __tablename__ = "theme"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=40, unique=True)
+    label: str = Field(max_length=200)
+    label_locked: bool = False
+    """True once a human renamed the theme: runs no longer relabel it."""
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    quotes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    model: str = Field(max_length=200)
+    """Embedding model of the centroid; centroids of different models are not comparable."""
+    centroid: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default="active", max_length=20, index=True)
+    """active, retired (no members left) or merged (into `merged_into_id`)."""
+    suppressed_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """Set by a human: the theme keeps its members but is never filed."""
+    merged_into_id: int | None = Field(default=None, foreign_key="theme.id")
+    split_from_id: int | None = Field(default=None, foreign_key="theme.id")
+    size: int = 0
+    detractors: int = 0
+    passives: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ThemeMember(SQLModel, table=True):
+    """Where a detractor or passive comment stands: in a theme, unthemed, or not actionable."""
+
+    __tablename__ = "theme_member"
+
+    response_id: int = Field(primary_key=True, foreign_key="response.id")
+    theme_id: int | None = Field(default=None, foreign_key="theme.id", index=True)
+    bucket: str = Field(max_length=20)
+    """theme, unthemed or not_actionable."""
+    similarity: float | None = None
+    run_id: int | None = None
+    assigned_at: datetime = Field(default_factory=utcnow)
+
+
+class ThemeEvent(SQLModel, table=True):
+    """Lineage: born, grew, shrank, merged, split, retired, renamed, suppressed — by a run or a human."""
+
+    __tablename__ = "theme_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(foreign_key="theme.id", index=True)
+    kind: str = Field(max_length=20)
+    actor: str = Field(default="pipeline", max_length=20)
+    run_id: int | None = None
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime = Field(default_factory=utcnow)

@@ -45,8 +45,5 @@ def test_run_records_keep_status_counts_and_timezone(engine):
 
 
 def test_redact_url_hides_passwords():
-    assert (
-        redact_url("postgresql+psycopg://app:s3cret@db:5432/nps")
-        == "postgresql+psycopg://app:***@db:5432/nps"
-    )
+    assert redact_url("postgresql+psycopg://app:s3cret@db:5432/nps") == "postgresql+psycopg://app:***@db:5432/nps"
     assert redact_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"

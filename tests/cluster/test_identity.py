@@ -1,0 +1,111 @@
+"""Theme identity over runs, on hand-made vectors with known answers."""
+
+import numpy as np
+from sklearn.datasets import make_blobs
+
+from backlog_bridge.cluster.identity import IdentityParams, KnownTheme, update_identity
+from backlog_bridge.cluster.sklearn import ClusterParams, SklearnClusterer
+
+CLUSTERER = SklearnClusterer(ClusterParams(pca_dims=8, min_theme_size=5))
+
+
+def blobs(n_per: int, centers: np.ndarray, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
+    vectors, labels = make_blobs(n_samples=[n_per] * len(centers), centers=centers, cluster_std=0.05, random_state=seed)
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors.astype(np.float32), labels
+
+
+def unit_centers(k: int, dim: int = 16, seed: int = 0) -> np.ndarray:
+    eye = np.eye(dim)[:k]  # orthogonal directions: clearly separate themes
+    return eye * 1.0
+
+
+def first_run(vectors):
+    items = list(range(1, len(vectors) + 1))
+    return items, update_identity(items, vectors, {}, [], CLUSTERER)
+
+
+def known_from(update, id_of):
+    return [KnownTheme(id_of[ref], update.centroids[ref], update.sizes[ref]) for ref in update.centroids]
+
+
+def test_cold_run_finds_each_blob_as_a_theme():
+    vectors, truth = blobs(20, unit_centers(3))
+    items, update = first_run(vectors)
+    assert len(update.born) == 3 and not update.merged and not update.retired
+    by_theme = {}
+    for item, label in zip(items, truth, strict=True):
+        by_theme.setdefault(update.assignments[item], set()).add(label)
+    assert all(len(labels) == 1 for labels in by_theme.values())
+
+
+def test_rerun_keeps_every_member_and_creates_nothing():
+    vectors, _ = blobs(20, unit_centers(3))
+    items, update = first_run(vectors)
+    id_of = {ref: 100 + i for i, ref in enumerate(update.born)}
+    previous = {item: id_of[ref] for item, ref in update.assignments.items() if ref is not None}
+    again = update_identity(items, vectors, previous, known_from(update, id_of), CLUSTERER)
+    assert again.born == [] and again.merged == [] and again.retired == []
+    assert all(again.assignments[i] == previous[i] for i in previous)
+
+
+def test_new_comments_join_known_themes_and_a_new_blob_is_born():
+    centers = unit_centers(4)
+    vectors, _ = blobs(20, centers[:3])
+    _, update = first_run(vectors)
+    id_of = {ref: 100 + i for i, ref in enumerate(update.born)}
+    previous = {item: id_of[ref] for item, ref in update.assignments.items() if ref is not None}
+    extra_known, _ = blobs(5, centers[:3], seed=7)
+    extra_new, _ = blobs(12, centers[3:], seed=8)
+    all_vectors = np.vstack([vectors, extra_known, extra_new])
+    all_items = list(range(1, len(all_vectors) + 1))
+    again = update_identity(all_items, all_vectors, previous, known_from(update, id_of), CLUSTERER)
+    assert len(again.born) == 1
+    new_rows = all_items[len(vectors) + len(extra_known) :]
+    assert {again.assignments[i] for i in new_rows} == {again.born[0]}
+    joined = all_items[len(vectors) : len(vectors) + len(extra_known)]
+    assert {again.assignments[i] for i in joined} <= set(id_of.values())
+    assert sorted(again.grew) == [(theme, 20, 25) for theme in sorted(id_of.values())]  # +25% each
+
+
+def test_empty_theme_is_retired_and_growth_recorded():
+    vectors, truth = blobs(20, unit_centers(2))
+    items, update = first_run(vectors)
+    id_of = {ref: 100 + i for i, ref in enumerate(update.born)}
+    previous = {item: id_of[ref] for item, ref in update.assignments.items() if ref is not None}
+    keep = [i for i, label in zip(items, truth, strict=True) if label == 0]
+    grown, _ = blobs(20, unit_centers(2)[:1], seed=3)
+    vectors2 = np.vstack([vectors[[i - 1 for i in keep]], grown])
+    items2 = keep + list(range(1000, 1000 + len(grown)))
+    again = update_identity(items2, vectors2, previous, known_from(update, id_of), CLUSTERER)
+    survivor = previous[keep[0]]
+    assert again.retired == [next(v for v in id_of.values() if v != survivor)]
+    assert again.grew == [(survivor, 20, 40)]
+
+
+def test_converged_themes_merge_unless_kept_apart():
+    vectors, _ = blobs(20, unit_centers(1))
+    half = len(vectors) // 2
+    previous = {i + 1: (1 if i < half else 2) for i in range(len(vectors))}
+    centre = vectors.mean(axis=0) / np.linalg.norm(vectors.mean(axis=0))
+    known = [KnownTheme(1, centre, half), KnownTheme(2, centre, half)]
+    items = list(range(1, len(vectors) + 1))
+    merged = update_identity(items, vectors, previous, known, CLUSTERER)
+    assert merged.merged == [(2, 1)]
+    assert set(merged.assignments.values()) == {1}
+    apart = [KnownTheme(1, centre, half, frozenset({2})), KnownTheme(2, centre, half, frozenset({1}))]
+    kept = update_identity(items, vectors, previous, apart, CLUSTERER)
+    assert kept.merged == [] and set(kept.assignments.values()) == {1, 2}
+
+
+def test_older_rows_are_assigned_but_never_found_themes():
+    centers = unit_centers(2)
+    current, _ = blobs(20, centers[:1])
+    older, _ = blobs(20, centers[1:], seed=5)
+    vectors = np.vstack([current, older])
+    items = list(range(1, 41))
+    in_window = np.array([True] * 20 + [False] * 20)
+    update = update_identity(items, vectors, {}, [], CLUSTERER, IdentityParams(), in_window)
+    assert len(update.born) == 1
+    assert all(update.assignments[i] is None for i in items[20:])
+    assert update.sizes[update.born[0]] == 20
