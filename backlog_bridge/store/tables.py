@@ -171,3 +171,36 @@ class ThemeEvent(SQLModel, table=True):
     run_id: int | None = None
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     at: datetime = Field(default_factory=utcnow)
+
+
+class TrackerLink(SQLModel, table=True):
+    """Theme -> tracker issue, written before a create and confirmed after it.
+
+    `state` "creating" is the write-ahead intent, confirmed after the call, so a crash between the two is resolved by finding the issue, never by
+    filing again. The tracker holds the same link (label + hidden marker), so a lost database
+    cannot cause a duplicate either.
+    """
+
+    __tablename__ = "tracker_link"
+    __table_args__ = (UniqueConstraint("tracker", "theme_key", name="uq_tracker_link_theme"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tracker: str = Field(max_length=20)
+    theme_key: str = Field(max_length=40, index=True)
+    state: str = Field(default="creating", max_length=20)
+    """creating (intent recorded, create not confirmed), open, closed, failed."""
+    issue_key: str | None = Field(default=None, max_length=200)
+    """org/repo#45 or FB-123, once known."""
+    url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    content_hash: str | None = Field(default=None, max_length=64)
+    """Hash of the managed content last written: equal hash = no write call."""
+    title_written: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The title we last wrote; a different title on the tracker means a human edited it."""
+    priority: str | None = Field(default=None, max_length=40)
+    sprint: str | None = Field(default=None, max_length=200)
+    closed_at: datetime | None = None
+    """When the tracker says the issue was closed/done: "fix shipped"."""
+    regression_noted_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
