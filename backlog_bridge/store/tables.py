@@ -176,9 +176,10 @@ class ThemeEvent(SQLModel, table=True):
 class TrackerLink(SQLModel, table=True):
     """Theme -> tracker issue, written before a create and confirmed after it.
 
-    `state` "creating" is the write-ahead intent, confirmed after the call, so a crash between the two is resolved by finding the issue, never by
-    filing again. The tracker holds the same link (label + hidden marker), so a lost database
-    cannot cause a duplicate either.
+    `state` "creating" is the write-ahead intent: a crash between intent and confirmation is
+    resolved on the next run by finding the issue on the tracker, never by filing again. The
+    tracker holds the same link (label + hidden marker), so a lost database cannot cause a
+    duplicate either.
     """
 
     __tablename__ = "tracker_link"
