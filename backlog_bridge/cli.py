@@ -28,6 +28,8 @@ from backlog_bridge.classify import NpsGroup, nps_breakdown, z_for
 from backlog_bridge.embed.embedder import Embedder
 from backlog_bridge.errors import BacklogBridgeError, ConfigError
 from backlog_bridge.ingest.importer import ImportResult, import_paths
+from backlog_bridge.plan.model import PlanItem
+from backlog_bridge.plan.present import impact_text, plan_json, plan_markdown, target_text
 from backlog_bridge.settings import Settings, load_settings
 from backlog_bridge.store import repo
 from backlog_bridge.store.db import open_store, redact_url
@@ -59,6 +61,8 @@ app = typer.Typer(
 )
 quarantine_app = typer.Typer(help="Rows set aside during ingest, with file, line and reason.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
+rules_app = typer.Typer(help="The team's rules in rules/*.toml.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
 themes_app = typer.Typer(help="Themes in detractor and passive comments: update, list, show, and a team's decisions.")
 app.add_typer(themes_app, name="themes")
 
@@ -612,6 +616,63 @@ def themes_unsuppress(ctx: typer.Context, theme: Annotated[str, typer.Argument(h
     context: Context = ctx.obj
     done = theme_stage.suppress_theme(context.store(context.settings()), theme, None)
     out.print(f"theme {done.id} “{done.label}” may be filed again", highlight=False)
+
+
+class PlanFormat(StrEnum):
+    """Output formats of `plan`."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@rules_app.command("check")
+@_reports_errors
+def rules_check(ctx: typer.Context) -> None:
+    """Validate rules/*.toml; every problem is listed as file:key."""
+    context: Context = ctx.obj
+    settings = context.settings()
+    folder = settings.resolve(settings.rules_dir)
+    rules = pipeline.load_team_rules(settings)
+    out.print(
+        f"{folder}: rules OK — {len(rules.routing.route)} routes, {len(rules.priority.level)} priority levels, "
+        f"{len(rules.suppression.suppress)} suppressions, {len(rules.redaction.pattern)} team redaction patterns; "
+        f"budget {rules.priority.sprint.ticket_budget} new issues per sprint.",
+        highlight=False,
+    )
+
+
+@app.command()
+@_reports_errors
+def plan(
+    ctx: typer.Context,
+    output: Annotated[PlanFormat, typer.Option("--format", help="Output format.")] = PlanFormat.table,
+    as_of: AsOf = None,
+) -> None:
+    """The next sprint's plan: which themes would be filed, updated, left or skipped, and why (writes nothing)."""
+    context: Context = ctx.obj
+    settings = context.settings()
+    engine = context.store(settings)
+    rules = pipeline.load_team_rules(settings)
+    items = pipeline.plan_stage(settings, engine, rules, _as_of(as_of))
+    if output is PlanFormat.json:
+        out.print_json(json.dumps(plan_json(items), default=str))
+    elif output is PlanFormat.markdown:
+        out.print(plan_markdown(items), markup=False, highlight=False)
+    else:
+        _print_plan(items)
+
+
+def _print_plan(items: list[PlanItem]) -> None:
+    if not items:
+        out.print("Nothing to plan: no active themes. Run `backlog-bridge themes` first.")
+        return
+    table = Table("action", "priority", "score", "theme", "respondents", "points at stake (95% CI)", "target", "reason",
+                  title="sprint plan")  # fmt: skip
+    for item in items:
+        table.add_row(item.action.value, item.priority or "", f"{item.score:.1f}", item.brief.label,
+                      str(item.brief.respondents), impact_text(item), target_text(item), item.reason)  # fmt: skip
+    out.print(table)
 
 
 def main() -> None:

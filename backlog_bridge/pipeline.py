@@ -22,6 +22,11 @@ from backlog_bridge.classify import NpsCounts, NpsEstimate, estimate, z_for
 from backlog_bridge.embed.embedder import Embedder
 from backlog_bridge.errors import BacklogBridgeError
 from backlog_bridge.ingest.importer import ImportResult, import_paths
+from backlog_bridge.plan.inputs import Weights, gather
+from backlog_bridge.plan.model import PlanItem
+from backlog_bridge.plan.planner import build_plan
+from backlog_bridge.plan.redact import Redactor
+from backlog_bridge.plan.rules import Rules, load_rules
 from backlog_bridge.settings import Settings
 from backlog_bridge.store import repo
 from backlog_bridge.themes import ThemeRunSummary, update_themes
@@ -108,6 +113,23 @@ def _stage(summary: RunSummary, name: str) -> Iterator[None]:
         summary.errors.append(f"{name}: {error}")
     finally:
         summary.stage_seconds[name] = time.perf_counter() - started
+
+
+def load_team_rules(settings: Settings) -> Rules:
+    """The rules in the settings' rules folder, validated (RulesError names file and key)."""
+    return load_rules(settings.resolve(settings.rules_dir))
+
+
+def plan_stage(settings: Settings, engine: Engine, rules: Rules, now: datetime | None = None) -> list[PlanItem]:
+    """The sprint plan from the store's themes and the team's rules (writes nothing)."""
+    inputs = gather(engine, settings.themes.window_days, weights_from_rules(rules), now)
+    return build_plan(inputs, rules, Redactor.from_rules(rules.redaction))
+
+
+def weights_from_rules(rules: Rules) -> Weights:
+    """Recency and segment weights as priority.toml sets them."""
+    weights = rules.priority.weights
+    return Weights(weights.half_life_days or None, weights.segment, weights.revenue_field or None)
 
 
 def make_embedder(settings: Settings, show_progress: bool = False) -> Embedder:

@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     """SQLAlchemy URL; empty = SQLite file backlog_bridge.db next to the settings file.
     PostgreSQL: postgresql+psycopg://user@host:5432/dbname (password from the environment)."""
+    rules_dir: Path = Path("rules")
+    """Folder of the team's rules (routing, priority, suppression, redaction TOML); relative to this file."""
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     nps: NpsSettings = Field(default_factory=NpsSettings)
     embed: EmbedSettings = Field(default_factory=EmbedSettings)

@@ -1,0 +1,1 @@
+"""Turn scored themes and the team's rules into a sprint plan."""
