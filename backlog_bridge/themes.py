@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, func, select
 
 from backlog_bridge.classify import Category
@@ -85,14 +87,17 @@ def update_themes(
     earlier = start - timedelta(days=settings.window_days)
     summary = ThemeRunSummary(window_start=start, window_end=end)
     comments = _window_comments(engine, earlier, end)
-    actionable = [c for c in comments if is_actionable(c.text)]
-    skipped = [c for c in comments if not is_actionable(c.text)]
+    actionable: list[_Comment] = []
+    skipped: list[_Comment] = []
+    for comment in comments:
+        (actionable if is_actionable(comment.text) else skipped).append(comment)
     cached = CachedEmbedder(embedder, engine)
     vectors = cached.encode([c.text for c in actionable])
     summary.embedded = cached.computed
     current = np.array([c.responded_at >= start for c in actionable], dtype=bool)
     with Session(engine) as session:
-        known, previous = _known_themes(session, embedder.name, [c.response_id for c in actionable])
+        stored = _stored_members(session, [c.response_id for c in comments])
+        known, previous = _known_themes(session, embedder.name, stored)
     clusterer = SklearnClusterer(
         ClusterParams(min_theme_size=settings.min_theme_size, merge_threshold=settings.granularity)
     )
@@ -103,7 +108,7 @@ def update_themes(
     descriptions = _describe(actionable, vectors, update, current)
     with Session(engine) as session, session.begin():
         ids = _save_themes(session, update, descriptions, embedder.name, run_id, known)
-        _save_members(session, actionable, skipped, update, ids, run_id)
+        _save_members(session, actionable, skipped, update, ids, run_id, stored)
         _save_counts(session, actionable, current, update, ids)
     summary.comments = int(np.sum(current)) + sum(1 for c in skipped if c.responded_at >= start)
     summary.not_actionable = sum(1 for c in skipped if c.responded_at >= start)
@@ -130,7 +135,7 @@ def _window_comments(engine: Engine, start: datetime, end: datetime) -> list[_Co
 
 
 def _known_themes(
-    session: Session, model: str, response_ids: Sequence[int]
+    session: Session, model: str, stored: dict[int, tuple[int | None, str]]
 ) -> tuple[list[KnownTheme], dict[int, int | None]]:
     themes = list(session.exec(select(Theme).where(col(Theme.status) == "active", col(Theme.model) == model)))
     siblings: dict[int, set[int]] = {}
@@ -149,11 +154,7 @@ def _known_themes(
         for theme in themes
     ]
     successor = _successors(session)
-    previous: dict[int, int | None] = {}
-    for start in range(0, len(response_ids), 500):
-        chunk = response_ids[start : start + 500]
-        for member in session.exec(select(ThemeMember).where(col(ThemeMember.response_id).in_(chunk))):
-            previous[member.response_id] = successor(member.theme_id)
+    previous = {response_id: successor(theme_id) for response_id, (theme_id, _) in stored.items()}
     return known, previous
 
 
@@ -259,6 +260,18 @@ def _free_label(label: str, taken: set[str]) -> str:
     return candidate
 
 
+def _stored_members(session: Session, response_ids: Sequence[int]) -> dict[int, tuple[int | None, str]]:
+    """Each comment's stored theme and bucket (columns only: this runs on every comment of two windows)."""
+    found: dict[int, tuple[int | None, str]] = {}
+    for start in range(0, len(response_ids), 500):
+        chunk = response_ids[start : start + 500]
+        query = select(ThemeMember.response_id, ThemeMember.theme_id, ThemeMember.bucket).where(
+            col(ThemeMember.response_id).in_(chunk)
+        )
+        found.update((rid, (theme_id, bucket)) for rid, theme_id, bucket in session.exec(query))
+    return found
+
+
 def _save_members(
     session: Session,
     actionable: Sequence[_Comment],
@@ -266,44 +279,29 @@ def _save_members(
     update: IdentityUpdate,
     ids: dict[int, int],
     run_id: int | None,
+    stored: dict[int, tuple[int | None, str]],
 ) -> None:
-    existing = _members(session, [c.response_id for c in [*actionable, *skipped]])
-    now = utcnow()
+    """Write only what changed: new rows in bulk, changed rows one by one (few after the first run)."""
+    wanted: dict[int, tuple[int | None, str, float | None]] = {}
     for comment in actionable:
         ref = update.assignments[comment.response_id]
         theme_id = ids.get(ref) if ref is not None else None
-        _upsert(session, existing, comment.response_id, theme_id, THEMED if theme_id else UNTHEMED_BUCKET,
-                update.similarities.get(comment.response_id), run_id, now)  # fmt: skip
+        bucket = THEMED if theme_id else UNTHEMED_BUCKET
+        wanted[comment.response_id] = (theme_id, bucket, update.similarities.get(comment.response_id))
     for comment in skipped:
-        _upsert(session, existing, comment.response_id, None, NOT_ACTIONABLE, None, run_id, now)
-
-
-def _members(session: Session, response_ids: Sequence[int]) -> dict[int, ThemeMember]:
-    found: dict[int, ThemeMember] = {}
-    for start in range(0, len(response_ids), 500):
-        query = select(ThemeMember).where(col(ThemeMember.response_id).in_(response_ids[start : start + 500]))
-        found.update((m.response_id, m) for m in session.exec(query))
-    return found
-
-
-def _upsert(
-    session: Session,
-    existing: dict[int, ThemeMember],
-    response_id: int,
-    theme_id: int | None,
-    bucket: str,
-    similarity: float | None,
-    run_id: int | None,
-    now: datetime,
-) -> None:
-    member = existing.get(response_id)
-    if member is None:
-        member = ThemeMember(response_id=response_id, bucket=bucket)
-    elif member.theme_id == theme_id and member.bucket == bucket:
-        return
-    member.theme_id, member.bucket, member.similarity = theme_id, bucket, similarity
-    member.run_id, member.assigned_at = run_id, now
-    session.add(member)
+        wanted[comment.response_id] = (None, NOT_ACTIONABLE, None)
+    now = utcnow()
+    new_rows = []
+    for response_id, (theme_id, bucket, similarity) in wanted.items():
+        values = {"theme_id": theme_id, "bucket": bucket, "similarity": similarity, "run_id": run_id,
+                  "assigned_at": now}  # fmt: skip
+        if response_id not in stored:
+            new_rows.append({"response_id": response_id, **values})
+        elif stored[response_id] != (theme_id, bucket):
+            statement = sa_update(ThemeMember).where(col(ThemeMember.response_id) == response_id).values(**values)
+            session.execute(statement)
+    for start in range(0, len(new_rows), 500):
+        session.execute(sa_insert(ThemeMember), new_rows[start : start + 500])
 
 
 def _save_counts(

@@ -11,9 +11,6 @@ extra cluster, and their share is reported. Evaluated twice: in-scope + out-of-s
 from __future__ import annotations
 
 import argparse
-import csv
-import hashlib
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -27,34 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from backlog_bridge.cluster import SklearnClusterer  # noqa: E402
+from benchmarks._common import embed, load  # noqa: E402
 
 # A method returns one or more named labelings (BERTopic gives two from one fit).
 Method = Callable[[list[str], np.ndarray], dict[str, np.ndarray]]
-
-
-def load(data_dir: Path) -> tuple[list[str], np.ndarray, str]:
-    texts, labels, digest = [], [], hashlib.sha256()
-    for name in ("test.csv", "oos_test.csv"):
-        path = data_dir / name
-        digest.update(path.read_bytes())
-        with path.open(newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                texts.append(row["text"])
-                labels.append(row["label"])
-    return texts, np.array(labels), digest.hexdigest()[:16]
-
-
-def embed(texts: list[str], key: str, cache_dir: Path) -> np.ndarray:
-    cache = cache_dir / f"clinc150-{key}-all-MiniLM-L6-v2.npy"
-    if cache.is_file():
-        return np.load(cache)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from backlog_bridge.embed.sentence_transformers import SentenceTransformerEmbedder
-
-    vectors = SentenceTransformerEmbedder(batch_size=128, show_progress=True).encode(texts)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    np.save(cache, vectors)
-    return vectors
 
 
 def ours(texts: list[str], vectors: np.ndarray) -> dict[str, np.ndarray]:
@@ -63,9 +36,7 @@ def ours(texts: list[str], vectors: np.ndarray) -> dict[str, np.ndarray]:
 
 def kmeans_true_k(k: int) -> Method:
     def run(texts: list[str], vectors: np.ndarray) -> dict[str, np.ndarray]:
-        return {
-            f"KMeans told the true k={k}": KMeans(n_clusters=k, n_init=1, random_state=0).fit_predict(vectors)
-        }
+        return {f"KMeans told the true k={k}": KMeans(n_clusters=k, n_init=1, random_state=0).fit_predict(vectors)}
 
     return run
 
@@ -99,9 +70,7 @@ def score(truth: np.ndarray, labels: np.ndarray) -> tuple[float, float, int, flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "clinc150")
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/backlog_bridge-bench"))
     args = parser.parse_args()
@@ -135,9 +104,7 @@ def main() -> None:
             seconds = time.perf_counter() - start
             for name, labels in labelings.items():
                 nmi, ari, themes, unthemed = score(sub_truth, labels)
-                row = (
-                    f"| {name:48s} | {nmi:.3f} | {ari:.3f} | {themes:6d} | {unthemed:7.1%} | {seconds:7.1f} |"
-                )
+                row = f"| {name:48s} | {nmi:.3f} | {ari:.3f} | {themes:6d} | {unthemed:7.1%} | {seconds:7.1f} |"
                 print(row, flush=True)
         print(f"\nshuffle stability (ARI between two row orders): {shuffle_stability(sub_vectors):.3f}\n")
 

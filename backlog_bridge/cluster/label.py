@@ -139,9 +139,11 @@ def _reads_naturally(term: str) -> bool:
 
 
 def _ranked_terms(terms: npt.NDArray[np.str_], scores: npt.NDArray[np.float64], top: int) -> list[tuple[str, float]]:
-    # Sort by score, then term, so equal scores give the same label in every run.
-    order = sorted(range(terms.size), key=lambda i: (-scores[i], str(terms[i])))[:top]
-    return [(str(terms[i]), float(scores[i])) for i in order if scores[i] > 0]
+    # Only scored terms can be returned, so sort just those (a theme scores a few dozen of ~10k terms);
+    # by score, then term, so equal scores give the same label in every run.
+    scored = np.flatnonzero(scores > 0)
+    order = sorted(scored.tolist(), key=lambda i: (-scores[i], str(terms[i])))[:top]
+    return [(str(terms[i]), float(scores[i])) for i in order]
 
 
 def _unique_label(ranked: list[tuple[str, float]], theme: int, phrase_ratio: float, used: set[str]) -> str:

@@ -8,11 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from backlog_bridge.cluster.prepare import normalise_text
 from backlog_bridge.embed.embedder import Embedder
-from backlog_bridge.store.tables import EmbeddingCache
+from backlog_bridge.store.tables import EmbeddingCache, utcnow
 
 _CHUNK = 500
 
@@ -46,9 +48,12 @@ class CachedEmbedder:
             if key not in found and key not in missing:
                 missing[key] = text
         if missing:
-            vectors = self.inner.encode(list(missing.values()))
+            # Encode in cache-key order: the model batches by position, and float results depend
+            # slightly on the batch, so a fixed order makes the same texts give the same vectors.
+            order = sorted(missing)
+            vectors = self.inner.encode([missing[key] for key in order])
             self.computed += len(missing)
-            fresh = dict(zip(missing, vectors, strict=True))
+            fresh = dict(zip(order, vectors, strict=True))
             self._store(fresh)
             found.update(fresh)
         if not keys:
@@ -69,13 +74,15 @@ class CachedEmbedder:
         return found
 
     def _store(self, vectors: dict[str, npt.NDArray[np.float32]]) -> None:
-        with Session(self.engine) as session:
-            for key, vector in vectors.items():
-                row = EmbeddingCache(
-                    model=self.name,
-                    text_hash=key,
-                    dim=self.dim,
-                    vector=np.asarray(vector, np.float32).tobytes(),
-                )
-                session.merge(row)
-            session.commit()
+        """Insert new vectors in bulk; a row another process stored meanwhile is kept (same content)."""
+        now = utcnow()
+        rows = [
+            {"model": self.name, "text_hash": key, "dim": self.dim, "created_at": now,
+             "vector": np.asarray(vector, np.float32).tobytes()}
+            for key, vector in vectors.items()
+        ]  # fmt: skip
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        with self.engine.begin() as connection:
+            for start in range(0, len(rows), _CHUNK):
+                statement = insert(EmbeddingCache).values(rows[start : start + _CHUNK]).on_conflict_do_nothing()
+                connection.execute(statement)
