@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -33,6 +34,7 @@ from backlog_bridge.plan.present import impact_text, plan_json, plan_markdown, t
 from backlog_bridge.settings import Settings, load_settings
 from backlog_bridge.store import repo
 from backlog_bridge.store.db import open_store, redact_url
+from backlog_bridge.sync.engine import SyncReport
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -376,6 +378,13 @@ def run(ctx: typer.Context) -> None:
         )
     if summary.themes is not None:
         out.print(_theme_summary_line(summary.themes), highlight=False)
+    if summary.plan:
+        actions = Counter(item.action.value for item in summary.plan)
+        out.print("plan: " + ", ".join(f"{n} {a}" for a, n in sorted(actions.items())), highlight=False)
+    for report in summary.syncs:
+        _print_sync(report)
+    for note in summary.notes:
+        out.print(f"note: {note}", highlight=False)
     for error in summary.errors:
         err.print(f"[red]error[/red] {error}", highlight=False)
     out.print(f"run {summary.run_id} {'ok' if summary.ok else 'failed'}; store: {_where(settings)}", highlight=False)
@@ -673,6 +682,75 @@ def _print_plan(items: list[PlanItem]) -> None:
         table.add_row(item.action.value, item.priority or "", f"{item.score:.1f}", item.brief.label,
                       str(item.brief.respondents), impact_text(item), target_text(item), item.reason)  # fmt: skip
     out.print(table)
+
+
+class TrackerChoice(StrEnum):
+    """Trackers `sync` can target."""
+
+    github = "github"
+    jira = "jira"
+
+
+@app.command()
+@_reports_errors
+def sync(
+    ctx: typer.Context,
+    tracker: Annotated[
+        TrackerChoice | None, typer.Option(help="Tracker to sync (default: the configured ones).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Read only: say what would be created or updated.")
+    ] = False,
+    as_of: AsOf = None,
+) -> None:
+    """File the sprint plan in the tracker: one issue per theme, created once, then updated; never a duplicate."""
+    context: Context = ctx.obj
+    settings = context.settings()
+    engine = context.store(settings)
+    rules = pipeline.load_team_rules(settings)
+    now = _as_of(as_of)
+    items = pipeline.plan_stage(settings, engine, rules, now)
+    names = [tracker.value] if tracker else pipeline.configured_trackers(settings)
+    if not names:
+        if not dry_run:
+            raise ConfigError(
+                'no tracker configured: add a [github] (repo = "owner/name") or [jira] table to settings.toml and '
+                "set the token in the environment, or use --dry-run to see the plan"
+            )
+        _print_dry_plan(items)
+        return
+    failed = False
+    for name in names:
+        if getattr(settings, name, None) is None and dry_run:
+            _print_dry_plan([i for i in items if i.target.tracker == name], name)
+            continue
+        report = pipeline.sync_stage(settings, engine, rules, items, name, now, dry_run=dry_run)
+        _print_sync(report)
+        failed = failed or any(r.outcome.value == "failed" for r in report.results)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_dry_plan(items: list[PlanItem], tracker: str | None = None) -> None:
+    where = f"{tracker} is not configured" if tracker else "no tracker is configured"
+    out.print(f"dry run ({where}): the plan, without reading any tracker", highlight=False)
+    verbs = {"create": "would create", "update": "would update", "leave": "would leave", "skip": "would skip"}
+    for item in items:
+        priority = f" [{item.priority}]" if item.priority else ""
+        out.print(
+            f"  {verbs[item.action.value]}: {item.brief.label}{priority} — {impact_text(item)} — {item.reason}",
+            highlight=False,
+        )
+
+
+def _print_sync(report: SyncReport) -> None:
+    title = f"sync to {report.tracker}" + (" (dry run: nothing written)" if report.dry_run else "")
+    table = Table("theme", "outcome", "issue", "message", title=title)
+    for result in report.results:
+        ref = result.ref.url or result.ref.key if result.ref else ""
+        table.add_row(result.theme_key, result.outcome.value, ref, result.message)
+    out.print(table)
+    out.print(" ".join(f"{key}={value}" for key, value in report.counts().items()), highlight=False)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ stage that fails is recorded and reported without hiding what the others did.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +29,8 @@ from backlog_bridge.plan.redact import Redactor
 from backlog_bridge.plan.rules import Rules, load_rules
 from backlog_bridge.settings import Settings
 from backlog_bridge.store import repo
+from backlog_bridge.store.tables import utcnow
+from backlog_bridge.sync.engine import SyncReport
 from backlog_bridge.themes import ThemeRunSummary, update_themes
 
 SAMPLE_SOURCE = "sample"
@@ -47,6 +49,9 @@ class RunSummary:
     imports: list[ImportResult] = field(default_factory=list)
     nps: NpsEstimate | None = None
     themes: ThemeRunSummary | None = None
+    plan: list[PlanItem] = field(default_factory=list)
+    syncs: list[SyncReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
@@ -68,7 +73,10 @@ class RunSummary:
             "themes": self.themes.active_themes if self.themes else 0,
             "themed": self.themes.themed if self.themes else 0,
             "unthemed": self.themes.unthemed if self.themes else 0,
-        }
+            "planned": sum(1 for item in self.plan if item.action.value in ("create", "update")),
+            **{key: sum(report.counts()[key] for report in self.syncs)
+               for key in ("created", "updated", "unchanged", "skipped", "pending", "failed")},
+        }  # fmt: skip
 
 
 def run_once(
@@ -92,6 +100,21 @@ def run_once(
     with _stage(summary, "themes"):
         model = embedder or make_embedder(settings)
         summary.themes = update_themes(engine, model, settings.themes, now, summary.run_id)
+    rules: Rules | None = None
+    with _stage(summary, "plan"):
+        rules = load_team_rules(settings)
+        summary.plan = plan_stage(settings, engine, rules, now)
+    with _stage(summary, "sync"):
+        trackers = configured_trackers(settings)
+        if rules is not None and trackers:
+            for name in trackers:
+                report = sync_stage(settings, engine, rules, summary.plan, name, now)
+                summary.syncs.append(report)
+                summary.errors.extend(
+                    f"sync: {r.theme_key}: {r.message}" for r in report.results if r.outcome.value == "failed"
+                )
+        elif not trackers:
+            summary.notes.append("no tracker configured ([github] or [jira] in settings.toml): plan only")
     repo.finish_run(
         engine,
         summary.run_id,
@@ -116,8 +139,15 @@ def _stage(summary: RunSummary, name: str) -> Iterator[None]:
 
 
 def load_team_rules(settings: Settings) -> Rules:
-    """The rules in the settings' rules folder, validated (RulesError names file and key)."""
-    return load_rules(settings.resolve(settings.rules_dir))
+    """The rules in the settings' rules folder, validated (RulesError names file and key).
+
+    Without a rules folder at the default place, the documented defaults apply (a first run needs
+    no rules of its own); a folder named in the settings must exist.
+    """
+    folder = settings.resolve(settings.rules_dir)
+    if not folder.exists() and settings.rules_dir == Path("rules"):
+        return Rules()
+    return load_rules(folder)
 
 
 def plan_stage(settings: Settings, engine: Engine, rules: Rules, now: datetime | None = None) -> list[PlanItem]:
@@ -130,6 +160,37 @@ def weights_from_rules(rules: Rules) -> Weights:
     """Recency and segment weights as priority.toml sets them."""
     weights = rules.priority.weights
     return Weights(weights.half_life_days or None, weights.segment, weights.revenue_field or None)
+
+
+def configured_trackers(settings: Settings) -> list[str]:
+    """Trackers with a settings table (github, jira)."""
+    return [name for name in ("github", "jira") if getattr(settings, name, None) is not None]
+
+
+def sync_stage(
+    settings: Settings,
+    engine: Engine,
+    rules: Rules,
+    items: Sequence[PlanItem],
+    tracker_name: str,
+    now: datetime | None = None,
+    dry_run: bool = False,
+) -> SyncReport:
+    """Apply the plan to one tracker (through its real client), or say what would happen (dry run)."""
+    from backlog_bridge.sync.engine import sync_plan
+    from backlog_bridge.sync.registry import build_tracker
+
+    tracker = build_tracker(tracker_name, getattr(settings, tracker_name, None))
+    regression = rules.priority.regression
+    return sync_plan(
+        engine,
+        items,
+        tracker,
+        now=now or utcnow(),
+        dry_run=dry_run,
+        regression_action=regression.action,
+        regression_growth=regression.min_growth,
+    )
 
 
 def make_embedder(settings: Settings, show_progress: bool = False) -> Embedder:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +25,7 @@ from pydantic_settings import (
 from backlog_bridge.errors import ConfigError
 
 CONFIG_ENV = "BACKLOG_BRIDGE_CONFIG"
+GITHUB_TOKEN_ENV = ("BACKLOG_BRIDGE_GITHUB_TOKEN", "GITHUB_TOKEN")
 DEFAULT_CONFIG = Path("settings.toml")
 DEFAULT_DATABASE_FILE = "backlog_bridge.db"
 
@@ -101,6 +103,44 @@ class ThemeSettings(Section):
     """How far apart groups of comments must be to stay separate themes; higher = fewer, broader themes."""
 
 
+class GitHubSettings(Section):
+    """`[github]`: the repository issues are filed in. The token comes from the environment only."""
+
+    repo: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    """owner/repo where theme issues are filed (routes with an empty project use it)."""
+    base_url: str = "https://api.github.com"
+    """REST API root; GitHub Enterprise Server: https://HOST/api/v3."""
+    label_namespace: str = Field(default="nps:", min_length=1, max_length=20)
+    """Prefix of every label backlog_bridge manages (theme stamp, priority); other labels are never touched."""
+    milestone: Literal["due_date", "pattern", "none"] = "due_date"
+    """How in-budget issues get a milestone: the open one due next, the one due next among those whose
+    title matches `milestone_pattern`, or none."""
+    milestone_pattern: str = ""
+    """Regular expression searched in open milestone titles (with milestone = "pattern"), e.g. "^Sprint "."""
+    timeout: int = Field(default=15, ge=1)
+    """Seconds before a request is abandoned (then retried later, never blindly resent if it was a create)."""
+    max_rate_limit_wait: float = Field(default=120.0, ge=0)
+    """Longest wait for a rate-limit reset inside one run; longer: the theme stays pending for the next run."""
+    seconds_between_writes: float = Field(default=1.0, ge=0)
+    """Spacing of write calls (GitHub asks for at least 1 s to avoid secondary rate limits)."""
+    retries: int = Field(default=3, ge=0)
+    """Library-level retries of reads and PATCH on 5xx and connection errors (never of POST)."""
+
+    def token(self, environ: Mapping[str, str] | None = None) -> SecretStr:
+        """The API token from BACKLOG_BRIDGE_GITHUB_TOKEN, else GITHUB_TOKEN (never from the settings file).
+
+        Raises:
+            ConfigError: neither variable is set.
+        """
+        env = os.environ if environ is None else environ
+        for name in GITHUB_TOKEN_ENV:
+            if env.get(name):
+                return SecretStr(env[name])
+        raise ConfigError(
+            f"GitHub token missing: set {GITHUB_TOKEN_ENV[0]} (or {GITHUB_TOKEN_ENV[1]}) in the environment"
+        )
+
+
 class LoggingSettings(Section):
     """`[logging]`."""
 
@@ -130,6 +170,8 @@ class Settings(BaseSettings):
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
     themes: ThemeSettings = Field(default_factory=ThemeSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    github: GitHubSettings | None = None
+    """GitHub Issues as the tracker (table [github]); the token comes from the environment only."""
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 

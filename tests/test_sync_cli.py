@@ -1,0 +1,85 @@
+"""`sync` through the CLI: the real PyGithub client against the in-process GitHub, on a real store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fakes.github import FakeGitHub
+from test_themes import NOW, base_comments, write_export
+from typer.testing import CliRunner
+
+from backlog_bridge.cli import app
+from backlog_bridge.ingest.importer import import_file
+from backlog_bridge.settings import IngestSettings
+from backlog_bridge.store.db import open_store
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+AS_OF = ["--as-of", "2026-06-29"]
+
+
+@pytest.fixture
+def configured(tmp_path, store_url, monkeypatch):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    # Small fixture themes (10 respondents each): lower the gate so they are filed.
+    (rules / "priority.toml").write_text("[gate]\nmin_respondents = 5\nfdr = 0.5\n", encoding="utf-8")
+    engine = open_store(store_url)
+    import_file(engine, write_export(tmp_path / "a.csv", base_comments()), IngestSettings(), now=NOW)
+    engine.dispose()
+    with FakeGitHub() as fake:
+        path = tmp_path / "settings.toml"
+        path.write_text(
+            f'database_url = "{store_url}"\nrules_dir = "{rules}"\n[ingest]\nuse_sample_data = false\n'
+            f'[github]\nrepo = "{fake.repo}"\nbase_url = "{fake.url}"\nseconds_between_writes = 0.0\n'
+            'milestone = "none"\n',
+            encoding="utf-8",
+        )
+        monkeypatch.setenv("BACKLOG_BRIDGE_GITHUB_TOKEN", fake.token)
+        assert runner.invoke(app, ["--config", str(path), "themes", *AS_OF]).exit_code == 0
+        yield path, fake
+
+
+def test_dry_run_writes_nothing_and_sync_files_each_theme_once(configured):
+    path, fake = configured
+    plan = json.loads(runner.invoke(app, ["--config", str(path), "plan", "--format", "json", *AS_OF]).stdout)
+    to_file = [item for item in plan if item["action"] == "create"]
+    assert to_file, plan
+
+    dry = runner.invoke(app, ["--config", str(path), "sync", "--dry-run", *AS_OF])
+    assert dry.exit_code == 0, dry.output
+    assert "dry run" in dry.output and fake.write_count == 0 and not fake.issues
+
+    first = runner.invoke(app, ["--config", str(path), "sync", *AS_OF])
+    assert first.exit_code == 0, first.output
+    assert len(fake.issues) == len(to_file)
+    assert "created=" in first.output
+    writes = fake.write_count
+
+    for _ in range(2):
+        again = runner.invoke(app, ["--config", str(path), "sync", *AS_OF])
+        assert again.exit_code == 0, again.output
+    assert len(fake.issues) == len(to_file)
+    assert fake.write_count == writes  # nothing changed: no write call at all
+    assert "ghp_" not in first.output and fake.token not in first.output
+
+
+def test_sync_without_a_tracker_says_what_to_configure(tmp_path, store_url):
+    path = tmp_path / "settings.toml"
+    path.write_text(f'database_url = "{store_url}"\n[ingest]\nuse_sample_data = false\n', encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(path), "sync"])
+    assert result.exit_code == 2
+    assert "no tracker configured" in result.output
+    dry = runner.invoke(app, ["--config", str(path), "sync", "--dry-run"])
+    assert dry.exit_code == 0 and "no tracker is configured" in dry.output
+
+
+def test_missing_token_is_a_clear_error(configured, monkeypatch):
+    path, fake = configured
+    monkeypatch.delenv("BACKLOG_BRIDGE_GITHUB_TOKEN")
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    result = runner.invoke(app, ["--config", str(path), "sync", *AS_OF])
+    assert result.exit_code == 2, result.output
+    assert "BACKLOG_BRIDGE_GITHUB_TOKEN" in result.output
+    assert not fake.issues
