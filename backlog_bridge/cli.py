@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from backlog_bridge.plan.present import impact_text, plan_json, plan_markdown, t
 from backlog_bridge.settings import Settings, load_settings
 from backlog_bridge.store import repo
 from backlog_bridge.store.db import open_store, redact_url
+from backlog_bridge.store.lock import run_lock
 from backlog_bridge.sync.engine import SyncReport
 
 P = ParamSpec("P")
@@ -69,6 +71,7 @@ themes_app = typer.Typer(help="Themes in detractor and passive comments: update,
 app.add_typer(themes_app, name="themes")
 
 _WIDTH = None if sys.stdout.isatty() else 160  # pipes and files get full rows, not 80 columns
+logger = logging.getLogger(__name__)
 out = Console(width=_WIDTH)
 err = Console(stderr=True, width=_WIDTH)
 
@@ -366,7 +369,13 @@ def run(ctx: typer.Context) -> None:
     context: Context = ctx.obj
     settings = context.settings()
     engine = context.store(settings)
-    summary = pipeline.run_once(settings, engine)
+    lease = timedelta(seconds=settings.schedule.lock_lease_seconds)
+    with run_lock(engine, lease=lease) as lock:
+        if not lock:
+            err.print(f"[red]error:[/red] another run is in progress ({lock.holder_info}); try again when it ends")
+            raise typer.Exit(1)
+        repo.mark_interrupted_runs(engine)
+        summary = pipeline.run_once(settings, engine, should_stop=lambda: lock.lost)
     _print_imports(summary.imports)
     if summary.nps is not None and summary.nps.counts.n:
         e = summary.nps
@@ -384,7 +393,11 @@ def run(ctx: typer.Context) -> None:
     for report in summary.syncs:
         _print_sync(report)
     for note in summary.notes:
-        out.print(f"note: {note}", highlight=False)
+        out.print(f"note: {note}", markup=False, highlight=False)
+    for path in summary.report_files:
+        out.print(f"report: {path}", highlight=False)
+    if summary.stopped_before:
+        out.print(f"stopped before {summary.stopped_before}: the next run completes the work", highlight=False)
     for error in summary.errors:
         err.print(f"[red]error[/red] {error}", highlight=False)
     out.print(f"run {summary.run_id} {'ok' if summary.ok else 'failed'}; store: {_where(settings)}", highlight=False)
@@ -751,6 +764,97 @@ def _print_sync(report: SyncReport) -> None:
         table.add_row(result.theme_key, result.outcome.value, ref, result.message)
     out.print(table)
     out.print(" ".join(f"{key}={value}" for key, value in report.counts().items()), highlight=False)
+
+
+class ReportFormat(StrEnum):
+    """Output formats of `report`."""
+
+    html = "html"
+    md = "md"
+    json = "json"
+
+
+@app.command()
+@_reports_errors
+def report(
+    ctx: typer.Context,
+    output: Annotated[ReportFormat, typer.Option("--format", help="html (one self-contained file), md or json.")] = (
+        ReportFormat.html
+    ),
+    out_path: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    as_of: AsOf = None,
+) -> None:
+    """The theme report for leads: what hurts NPS most, how sure we are, what is being done, what fixes achieved."""
+    from backlog_bridge.report.data import gather_report
+    from backlog_bridge.report.render import render
+
+    context: Context = ctx.obj
+    settings = context.settings()
+    engine = context.store(settings)
+    rules = pipeline.load_team_rules(settings)
+    data = gather_report(settings, engine, rules, _as_of(as_of), settings.report.loop_params())
+    text = render(data, output.value)
+    if out_path is None:
+        sys.stdout.write(text)
+        return
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(text, encoding="utf-8")
+    err.print(f"wrote {out_path}", highlight=False)
+
+
+@app.command()
+@_reports_errors
+def worker(ctx: typer.Context) -> None:
+    """Run the pipeline on the [schedule] in settings until SIGTERM; one run at a time per database."""
+    from backlog_bridge.worker import StopSignal, build_scheduler, run_worker
+
+    context: Context = ctx.obj
+    settings = context.settings()
+    engine = context.store(settings)
+    pipeline.load_team_rules(settings)  # the worker does not start on bad rules
+    stop = StopSignal()
+
+    def job(should_stop: Callable[[], bool]) -> None:
+        repo.mark_interrupted_runs(engine)  # the job runs under the run lock
+        summary = pipeline.run_once(settings, engine, should_stop=should_stop)
+        for error in summary.errors:
+            logger.error("worker.stage-failed", extra={"run": summary.run_id, "error": error})
+
+    scheduler = build_scheduler(
+        settings.schedule, engine, job, sprint_job=job if settings.schedule.sprint_cron else None, stop=stop
+    )
+    err.print(
+        f"worker: pipeline on '{settings.schedule.cron}' ({settings.schedule.timezone}); store: {_where(settings)}; "
+        "stop with SIGTERM or Ctrl-C",
+        highlight=False,
+    )
+    run_worker(scheduler, stop)
+
+
+@app.command("doctor")
+@_reports_errors
+def doctor_command(ctx: typer.Context) -> None:
+    """Check settings, rules, database, model, schedule and trackers (read-only calls); say what to fix."""
+    from backlog_bridge import doctor as checks
+
+    context: Context = ctx.obj
+    result = checks.run_doctor(
+        context.settings, schedule=lambda s: s.schedule, load_embedder=pipeline.make_embedder, trackers=_probes
+    )
+    out.print(str(result), markup=False, highlight=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _probes(settings: Settings) -> dict[str, Callable[[], str]]:
+    def probe(name: str) -> str:
+        from backlog_bridge.sync.registry import build_tracker
+
+        tracker = build_tracker(name, getattr(settings, name))
+        tracker.find("backlog-bridge-doctor-probe")  # a read-only search
+        return "connected; read access OK"
+
+    return {name: functools.partial(probe, name) for name in pipeline.configured_trackers(settings)}
 
 
 def main() -> None:

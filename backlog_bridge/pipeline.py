@@ -8,7 +8,7 @@ stage that fails is recorded and reported without hiding what the others did.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +30,8 @@ from backlog_bridge.plan.rules import Rules, load_rules
 from backlog_bridge.settings import Settings
 from backlog_bridge.store import repo
 from backlog_bridge.store.tables import utcnow
-from backlog_bridge.sync.engine import SyncReport
+from backlog_bridge.sync.engine import Note, SyncReport, post_notes
+from backlog_bridge.sync.tracker import IssueRef
 from backlog_bridge.themes import ThemeRunSummary, update_themes
 
 SAMPLE_SOURCE = "sample"
@@ -52,6 +53,9 @@ class RunSummary:
     plan: list[PlanItem] = field(default_factory=list)
     syncs: list[SyncReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    report_files: list[Path] = field(default_factory=list)
+    stopped_before: str | None = None
+    """The stage a stop request (SIGTERM) ended the run before; None when it ran to the end."""
     stage_seconds: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
@@ -80,7 +84,11 @@ class RunSummary:
 
 
 def run_once(
-    settings: Settings, engine: Engine, now: datetime | None = None, embedder: Embedder | None = None
+    settings: Settings,
+    engine: Engine,
+    now: datetime | None = None,
+    embedder: Embedder | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> RunSummary:
     """Run every stage once, in order, and record the run.
 
@@ -89,41 +97,98 @@ def run_once(
         engine: the store.
         now: the moment the run treats as now (tests and back-fills); None = the clock.
         embedder: the embedding model; None loads the one the settings name.
+        should_stop: checked before each stage (SIGTERM, lost run lock): the run then ends there,
+            recorded as stopped, and the next run completes the work (every stage is idempotent).
     """
     summary = RunSummary(run_id=repo.start_run(engine, "run"))
-    with _stage(summary, "ingest"):
-        summary.imports = ingest_stage(settings, engine, now)
-        summary.errors.extend(f"ingest: {r.path}: {r.error}" for r in summary.imports if r.error)
-    with _stage(summary, "classify"):
-        scores = [r.score for r in repo.scored_responses(engine)]
-        summary.nps = estimate(NpsCounts.from_scores(scores), z_for(settings.nps.confidence))
-    with _stage(summary, "themes"):
-        model = embedder or make_embedder(settings)
-        summary.themes = update_themes(engine, model, settings.themes, now, summary.run_id)
-    rules: Rules | None = None
-    with _stage(summary, "plan"):
-        rules = load_team_rules(settings)
-        summary.plan = plan_stage(settings, engine, rules, now)
-    with _stage(summary, "sync"):
-        trackers = configured_trackers(settings)
-        if rules is not None and trackers:
-            for name in trackers:
-                report = sync_stage(settings, engine, rules, summary.plan, name, now)
-                summary.syncs.append(report)
-                summary.errors.extend(
-                    f"sync: {r.theme_key}: {r.message}" for r in report.results if r.outcome.value == "failed"
-                )
-        elif not trackers:
-            summary.notes.append("no tracker configured ([github] or [jira] in settings.toml): plan only")
+    run = _Stages(settings, engine, now, embedder, summary)
+    for name, stage in (
+        ("ingest", run.ingest),
+        ("classify", run.classify),
+        ("themes", run.themes),
+        ("plan", run.plan),
+        ("sync", run.sync),
+        ("report", run.report),
+    ):
+        if should_stop():
+            summary.stopped_before = name
+            break
+        with _stage(summary, name):
+            stage()
+    status = "failed" if summary.errors else "stopped" if summary.stopped_before else "ok"
+    stopped = [f"stopped before {summary.stopped_before}; the next run completes the work"]
     repo.finish_run(
         engine,
         summary.run_id,
-        "ok" if summary.ok else "failed",
+        status,
         counts=summary.counts(),
         stages={name: round(seconds, 3) for name, seconds in summary.stage_seconds.items()},
-        error="; ".join(summary.errors) or None,
+        error="; ".join(summary.errors + (stopped if summary.stopped_before else [])) or None,
     )
     return summary
+
+
+@dataclass
+class _Stages:
+    """The stages of one run, in the order `run_once` calls them; each reads what the earlier ones left."""
+
+    settings: Settings
+    engine: Engine
+    now: datetime | None
+    embedder: Embedder | None
+    summary: RunSummary
+    rules: Rules | None = None
+
+    def ingest(self) -> None:
+        self.summary.imports = ingest_stage(self.settings, self.engine, self.now)
+        self.summary.errors.extend(f"ingest: {r.path}: {r.error}" for r in self.summary.imports if r.error)
+
+    def classify(self) -> None:
+        scores = [r.score for r in repo.scored_responses(self.engine, until=self.now)]
+        self.summary.nps = estimate(NpsCounts.from_scores(scores), z_for(self.settings.nps.confidence))
+
+    def themes(self) -> None:
+        model = self.embedder or make_embedder(self.settings)
+        self.summary.themes = update_themes(self.engine, model, self.settings.themes, self.now, self.summary.run_id)
+
+    def plan(self) -> None:
+        self.rules = load_team_rules(self.settings)
+        self.summary.plan = plan_stage(self.settings, self.engine, self.rules, self.now)
+
+    def sync(self) -> None:
+        trackers = configured_trackers(self.settings)
+        if not trackers:
+            self.summary.notes.append("no tracker configured ([github] or [jira] in settings.toml): plan only")
+            return
+        if self.rules is None:
+            raise BacklogBridgeError("not synced: the plan stage failed")
+        for name in trackers:
+            report = sync_stage(self.settings, self.engine, self.rules, self.summary.plan, name, self.now)
+            self.summary.syncs.append(report)
+            self.summary.errors.extend(
+                f"sync: {r.theme_key}: {r.message}" for r in report.results if r.outcome.value == "failed"
+            )
+
+    def report(self) -> None:
+        settings = self.settings.report
+        if not settings.enabled:
+            return
+        from backlog_bridge.report.data import gather_report
+        from backlog_bridge.report.render import publish
+
+        rules = self.rules or load_team_rules(self.settings)
+        try:
+            data = gather_report(self.settings, self.engine, rules, self.now, settings.loop_params())
+            self.summary.report_files = publish(
+                data, self.settings.resolve(settings.folder), settings.formats, settings.keep
+            )
+        except (OSError, ValueError, RuntimeError) as error:
+            raise BacklogBridgeError(f"report not written: {error}") from error
+        if settings.post_verdicts:
+            for name in configured_trackers(self.settings):
+                notes = verdict_notes(data.verdicts, name)
+                if notes:
+                    self.summary.syncs.append(post_verdicts(self.settings, self.engine, notes, name, self.now))
 
 
 @contextmanager
@@ -191,6 +256,27 @@ def sync_stage(
         regression_action=regression.action,
         regression_growth=regression.min_growth,
     )
+
+
+def verdict_notes(verdicts: Sequence[Any], tracker: str) -> list[Note]:
+    """The final fix verdicts on issues of `tracker`, as comments to post once."""
+    from backlog_bridge.report.loop import verdict_comment, verdict_stamp
+
+    return [
+        Note(v.theme_key, IssueRef(tracker, v.issue_key, v.url or ""), verdict_comment(v), verdict_stamp(v))
+        for v in verdicts
+        if v.final and v.tracker == tracker and v.issue_key
+    ]
+
+
+def post_verdicts(
+    settings: Settings, engine: Engine, notes: Sequence[Note], tracker_name: str, now: datetime | None = None
+) -> SyncReport:
+    """Comment each verdict on its issue once (escaped, retried; a repeat run posts nothing)."""
+    from backlog_bridge.sync.registry import build_tracker
+
+    tracker = build_tracker(tracker_name, getattr(settings, tracker_name, None))
+    return post_notes(engine, notes, tracker, now=now or utcnow())
 
 
 def make_embedder(settings: Settings, show_progress: bool = False) -> Embedder:

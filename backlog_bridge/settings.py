@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -141,6 +141,69 @@ class GitHubSettings(Section):
         )
 
 
+class ScheduleSettings(Section):
+    """`[schedule]`: when `backlog-bridge worker` runs the pipeline."""
+
+    cron: str = "0 2 * * *"
+    """When the pipeline runs: a crontab line (minute hour day month weekday; weekday 0 or 7 = Sunday, or
+    mon-sun). Default: nightly at 02:00."""
+    timezone: str = "UTC"
+    """IANA time zone of the cron times, e.g. "Europe/Berlin". In a zone with daylight saving time, a
+    time between 02:00 and 03:00 runs twice on the autumn night and an hour late on the spring night."""
+    misfire_grace_seconds: int = Field(default=3600, ge=1)
+    """A run missed (worker down or busy) by at most this many seconds still happens; older ones are skipped."""
+    coalesce: bool = True
+    """Several missed runs are made up by one run, not one each."""
+    sprint_cron: str | None = None
+    """An extra run on the sprint cadence, e.g. "0 6 * * 1" (Mondays 06:00) for the sprint sync; unset = none."""
+    lock_lease_seconds: int = Field(default=600, ge=10)
+    """How long the run lock outlives a worker that died without releasing it (SQLite; renewed every third)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from backlog_bridge.worker import cron_trigger
+
+        cron_trigger("0 2 * * *", value)
+        return value
+
+    @field_validator("cron", "sprint_cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        from backlog_bridge.worker import cron_trigger
+
+        if value is not None:
+            cron_trigger(value, "UTC")
+        return value
+
+
+class ReportSettings(Section):
+    """`[report]`: the theme report `run` (and the worker) writes after each run."""
+
+    enabled: bool = True
+    """Write the report after every `run`."""
+    folder: Path = Path("reports")
+    """Relative to the settings file; one file per run plus latest.html / latest.json."""
+    formats: list[Literal["html", "md", "json"]] = Field(default=["html", "json"])
+    """Formats written after each run."""
+    keep: int = Field(default=90, ge=0)
+    """Run files kept per format, oldest deleted first; 0 keeps all."""
+    window_days: int = Field(default=30, ge=7, le=365)
+    """Pre-registered verdict window: this many days before an issue closed vs as many after the grace period."""
+    grace_days: int = Field(default=7, ge=0, le=90)
+    """Days after closing that belong to neither window (the fix reaching customers)."""
+    alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
+    """Significance level of the before/after share test."""
+    post_verdicts: bool = True
+    """Comment the final verdict on the closed issue (once per closure and outcome)."""
+
+    def loop_params(self) -> Any:
+        """The before/after design as report.loop takes it (a LoopParams)."""
+        from backlog_bridge.report.loop import LoopParams
+
+        return LoopParams(self.window_days, self.grace_days, self.alpha)
+
+
 class LoggingSettings(Section):
     """`[logging]`."""
 
@@ -170,6 +233,8 @@ class Settings(BaseSettings):
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
     themes: ThemeSettings = Field(default_factory=ThemeSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
     github: GitHubSettings | None = None
     """GitHub Issues as the tracker (table [github]); the token comes from the environment only."""
 

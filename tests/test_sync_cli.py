@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from fakes.github import FakeGitHub
@@ -83,3 +88,33 @@ def test_missing_token_is_a_clear_error(configured, monkeypatch):
     assert result.exit_code == 2, result.output
     assert "BACKLOG_BRIDGE_GITHUB_TOKEN" in result.output
     assert not fake.issues
+
+
+def test_sync_killed_mid_create_in_a_subprocess_resumes_without_duplicates(configured):
+    """SIGKILL right after the tracker applied a create, before the store confirmed it; then run again."""
+    path, fake = configured
+    plan = json.loads(runner.invoke(app, ["--config", str(path), "plan", "--format", "json", *AS_OF]).stdout)
+    to_file = sum(1 for item in plan if item["action"] == "create")
+    assert to_file >= 2
+    fake.timeout_delay = 120.0  # the second create is applied, then the answer never comes in time
+    fake.fail_request(r"^POST /repos/[^/]+/[^/]+/issues$", "timeout")
+    fake.fail_request(r"^POST /repos/[^/]+/[^/]+/issues$", "timeout")
+    env = {**os.environ, "BACKLOG_BRIDGE_GITHUB_TOKEN": fake.token}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "backlog_bridge", "--config", str(path), "sync", *AS_OF],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(fake.issues) < 1 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    assert len(fake.issues) == 1, "the child should be hanging on its first create"
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=10)
+    fake.faults.clear()
+    fake.timeout_delay = 1.1
+    resumed = runner.invoke(app, ["--config", str(path), "sync", *AS_OF])
+    assert resumed.exit_code == 0, resumed.output
+    titles = [issue.title for issue in fake.issues.values()]
+    assert len(titles) == to_file == len(set(titles))  # each theme exactly once
+    again = runner.invoke(app, ["--config", str(path), "sync", *AS_OF])
+    assert again.exit_code == 0 and len(fake.issues) == to_file

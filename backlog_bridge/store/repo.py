@@ -96,3 +96,21 @@ def runs(engine: Engine, limit: int = 20) -> Sequence[RunRecord]:
     query = select(RunRecord).order_by(col(RunRecord.id).desc()).limit(limit)
     with Session(engine) as session:
         return list(session.exec(query).all())
+
+
+def mark_interrupted_runs(engine: Engine, command: str = "run") -> int:
+    """Close the records of runs that died mid-way (killed, power loss); call it holding the run lock.
+
+    Under the lock no other run of `command` can be going on, so a record still "running" is a dead one.
+    """
+    with Session(engine) as session:
+        stale = list(
+            session.exec(select(RunRecord).where(col(RunRecord.command) == command, col(RunRecord.status) == "running"))
+        )
+        for record in stale:
+            record.status = "interrupted"
+            record.finished_at = record.finished_at or utcnow()
+            record.error = record.error or "the process ended before the run finished; the next run completed the work"
+            session.add(record)
+        session.commit()
+        return len(stale)

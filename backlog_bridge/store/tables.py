@@ -205,3 +205,24 @@ class TrackerLink(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RunLock(SQLModel, table=True):
+    """One row per lock name: who holds it and until when, and the last schedule tick each job completed.
+
+    SQLite: the row is the lock (a lease, renewed by a heartbeat, taken by a conditional UPDATE).
+    PostgreSQL: an advisory lock decides; the row only tells who holds it. See store/lock.py.
+    """
+
+    __tablename__ = "run_lock"
+
+    name: str = Field(primary_key=True, max_length=40)
+    holder: str = Field(max_length=64)
+    """Random id of this acquisition; only the holder renews or releases."""
+    pid: int
+    hostname: str = Field(max_length=255)
+    acquired_at: datetime
+    expires_at: datetime
+    """Lease end: a holder that stops renewing (a crash) loses the lock here."""
+    ticks: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    """Job id -> ISO time of the last schedule tick completed: a second worker never repeats it."""

@@ -39,7 +39,7 @@ from typing import Literal, TypeVar
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from backlog_bridge.errors import TrackerTerminalError, TrackerTransientError
+from backlog_bridge.errors import TrackerError, TrackerTerminalError, TrackerTransientError
 from backlog_bridge.plan.model import Action, PlanItem
 from backlog_bridge.store.tables import TrackerLink
 from backlog_bridge.sync.tracker import (
@@ -158,6 +158,48 @@ def sync_plan(
     run = _Run(engine, tracker, now, dry_run, rules, retry or RetryPolicy(), sleep)
     routed = [i for i in items if i.target.tracker == tracker.name]
     return SyncReport(tracker.name, dry_run, tuple(run.sync_one(item) for item in routed))
+
+
+@dataclass(frozen=True)
+class Note:
+    """A comment to post once on an issue (e.g. a fix verdict); `stamp` makes it idempotent."""
+
+    theme_key: str
+    ref: IssueRef
+    text: str
+    """Plain text; escaped for the tracker's markup here."""
+    stamp: str
+
+
+def post_notes(
+    engine: Engine,
+    notes: Sequence[Note],
+    tracker: Tracker,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SyncReport:
+    """Post each note once (a stamped comment already there is not posted again); escaped, retried."""
+    run = _Run(engine, tracker, now, dry_run, SyncRules(), retry or RetryPolicy(), sleep)
+    results = []
+    for note in notes:
+        if note.ref.tracker != tracker.name:
+            continue
+        if dry_run:
+            results.append(ThemeResult(note.theme_key, Outcome.SKIPPED, "dry run: would comment", note.ref))
+            continue
+        try:
+            run._comment_once(note.ref, tracker.markup.escape(note.text), note.stamp)
+        except TrackerTransientError as error:
+            results.append(ThemeResult(note.theme_key, Outcome.PENDING, f"comment left for the next run: {error}"))
+            continue
+        except TrackerError as error:
+            results.append(ThemeResult(note.theme_key, Outcome.FAILED, f"comment failed: {error}", note.ref))
+            continue
+        results.append(ThemeResult(note.theme_key, Outcome.UPDATED, "commented", note.ref))
+    return SyncReport(tracker.name, dry_run, tuple(results))
 
 
 def _elsewhere(item: PlanItem, tracker: Tracker) -> bool:

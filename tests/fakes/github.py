@@ -44,6 +44,8 @@ class Fault:
     at: int
     kind: str
     retry_after: int = 7
+    match: str | None = None
+    """Regex on "METHOD /path": the first matching write fails (instead of the write number `at`)."""
 
 
 @dataclass
@@ -129,6 +131,16 @@ class FakeGitHub:
     def fail_write(self, at: int, kind: str, retry_after: int = 7) -> None:
         assert kind in FAULT_KINDS, kind
         self.faults.append(Fault(at, kind, retry_after))
+
+    def fail_request(self, match: str, kind: str) -> None:
+        """Fail the first write whose "METHOD /path" matches the regex `match` (e.g. hang after a create)."""
+        assert kind in FAULT_KINDS, kind
+        self.faults.append(Fault(0, kind, match=match))
+
+    def _hits(self, fault: Fault, method: str, path: str) -> bool:
+        if fault.match is not None:
+            return fault not in self.fired and re.search(fault.match, f"{method} {path}") is not None
+        return fault.at == len(self.writes)
 
     @property
     def write_count(self) -> int:
@@ -347,7 +359,7 @@ class FakeGitHub:
             fault = None
             if method != "GET":
                 self.writes.append((method, path))
-                fault = next((f for f in self.faults if f.at == len(self.writes)), None)
+                fault = next((f for f in self.faults if self._hits(f, method, path)), None)
                 if fault is not None:
                     self.fired.append(fault)
             if fault is not None and fault.kind in ("429", "403"):

@@ -12,6 +12,8 @@ with engine.begin() as connection:
         target_metadata=SQLModel.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # APScheduler creates and owns its job table (`backlog-bridge worker`); not ours to migrate.
+        include_name=lambda name, type_, _parent: not (type_ == "table" and name == "apscheduler_jobs"),
     )
     with context.begin_transaction():
         context.run_migrations()
