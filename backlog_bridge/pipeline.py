@@ -217,7 +217,9 @@ def load_team_rules(settings: Settings) -> Rules:
 
 def plan_stage(settings: Settings, engine: Engine, rules: Rules, now: datetime | None = None) -> list[PlanItem]:
     """The sprint plan from the store's themes and the team's rules (writes nothing)."""
-    inputs = gather(engine, settings.themes.window_days, weights_from_rules(rules), now)
+    scoring = settings.scoring
+    lift_shares = (scoring.lift_detractors_to_passives, scoring.lift_passives_to_promoters)
+    inputs = gather(engine, settings.themes.window_days, weights_from_rules(rules), now, lift_shares=lift_shares)
     return build_plan(inputs, rules, Redactor.from_rules(rules.redaction))
 
 

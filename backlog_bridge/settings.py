@@ -204,6 +204,15 @@ class ReportSettings(Section):
         return LoopParams(self.window_days, self.grace_days, self.alpha)
 
 
+class ScoringSettings(Section):
+    """`[scoring]`: the lift scenario shown with every theme."""
+
+    lift_detractors_to_passives: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Share of the theme's detractors assumed to become passives once it is fixed."""
+    lift_passives_to_promoters: float = Field(default=0.25, ge=0.0, le=1.0)
+    """Share of the theme's passives assumed to become promoters once it is fixed."""
+
+
 class LoggingSettings(Section):
     """`[logging]`."""
 
@@ -235,6 +244,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     github: GitHubSettings | None = None
     """GitHub Issues as the tracker (table [github]); the token comes from the environment only."""
 

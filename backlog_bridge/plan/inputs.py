@@ -48,6 +48,7 @@ def gather(
     now: datetime | None = None,
     tracker: str | None = None,
     report_url: str | None = None,
+    lift_shares: tuple[float, float] = (0.5, 0.25),
 ) -> PlanInputs:
     """PlanInputs for the window ending `now` (default: the clock)."""
     end = now or utcnow()
@@ -104,6 +105,7 @@ def gather(
         links=links,
         today=end.date(),
         report_url=report_url,
+        lift_shares=lift_shares,
     )
 
 

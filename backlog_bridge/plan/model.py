@@ -53,6 +53,9 @@ class ThemeBrief:
     """NPS points at stake (negative: the theme drags NPS down)."""
     impact_low: float
     impact_high: float
+    lift: float
+    """Lift scenario: NPS points gained if the settings' shares of detractors/passives move up a bucket."""
+    lift_text: str
     trend: str
     """growing, shrinking, stable or n/a."""
     trend_text: str

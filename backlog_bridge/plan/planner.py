@@ -22,6 +22,7 @@ from backlog_bridge.score import (
     ThemeInput,
     WeightedCounts,
     explain,
+    lift,
     score_themes,
     share_trend,
 )
@@ -75,6 +76,8 @@ class PlanInputs:
     links: Mapping[str, LinkState]
     today: date
     report_url: str | None = None
+    lift_shares: tuple[float, float] = (0.5, 0.25)
+    """(detractors → passives, passives → promoters) of the lift scenario, from settings."""
 
 
 def build_plan(inputs: PlanInputs, rules: Rules, redactor: Redactor) -> list[PlanItem]:
@@ -134,6 +137,7 @@ def _draft(theme: ThemeInputs, impact: ThemeImpact, inputs: PlanInputs, rules: R
 
 def _brief(theme: ThemeInputs, impact: ThemeImpact, inputs: PlanInputs, quotes: tuple[str, ...]) -> ThemeBrief:
     respondents = theme.detractors + theme.passives
+    theme_lift = lift(theme.counts, inputs.overall.total, *inputs.lift_shares) if inputs.overall.total else 0.0
     trend = impact.trend
     if trend is None:
         direction, trend_text = "n/a", "no earlier window to compare with"
@@ -155,6 +159,11 @@ def _brief(theme: ThemeInputs, impact: ThemeImpact, inputs: PlanInputs, quotes: 
         impact=impact.estimate.impact,
         impact_low=impact.estimate.low,
         impact_high=impact.estimate.high,
+        lift=theme_lift,
+        lift_text=(
+            f"+{theme_lift:.1f} NPS points if {inputs.lift_shares[0]:.0%} of its detractors became passives and "
+            f"{inputs.lift_shares[1]:.0%} of its passives promoters"
+        ),
         trend=direction,
         trend_text=trend_text,
         segments=over_represented(theme.segment_shares, inputs.baseline_shares),

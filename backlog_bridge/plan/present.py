@@ -69,6 +69,7 @@ def _section(item: PlanItem) -> list[str]:
         f"- **Points at stake:** {impact_text(item)}, {b.respondents} respondents "
         f"({b.detractors} detractors, {b.passives} passives), {b.share:.1%} of responses",
         f"- **Trend:** {b.trend} — {b.trend_text}",
+        f"- **If fixed:** {b.lift_text}",
         f"- **Goes to:** {target_text(item)}",
     ]
     if b.segments:

@@ -170,6 +170,8 @@ def render_brief(item: PlanItem) -> list[str]:
         f"{_pct(brief.share)} of responses",
         f"**Trend:** {e(brief.trend)}" + (f": {e(brief.trend_text)}" if brief.trend_text else ""),
     ]
+    if brief.lift_text:
+        lines.append(f"**If fixed:** {e(brief.lift_text)}")
     if brief.keywords:
         lines.append("**Keywords:** " + ", ".join(e(k) for k in brief.keywords))
     lines += _segments(brief)

@@ -73,6 +73,9 @@ def test_impact_and_explanation_reach_the_brief():
     assert brief.impact_low < brief.impact < brief.impact_high < 0
     assert brief.respondents == 50 and brief.share == pytest.approx(0.125)
     assert "At stake: 15.0 NPS points" in brief.explanation
+    # lift: 100 * (0.5 * 40 + 0.25 * 10) / 400 = 5.625 points
+    assert brief.lift == pytest.approx(5.625)
+    assert brief.lift_text.startswith("+5.6 NPS points if 50% of its detractors became passives")
 
 
 def test_quotes_are_redacted_before_they_enter_the_plan():

@@ -43,6 +43,8 @@ def brief(**overrides) -> ThemeBrief:
         impact=-3.2,
         impact_low=-4.1,
         impact_high=-2.3,
+        lift=1.5,
+        lift_text="+1.5 NPS points if half its detractors became passives",
         trend="growing",
         trend_text="share up from 2.1% to 4.2%",
         segments=(SegmentShare("plan", "Enterprise", 0.4, 0.12),),
