@@ -182,6 +182,7 @@ def _result_json(result: ImportResult) -> dict[str, Any]:
         "updated": result.updated,
         "unchanged": result.unchanged,
         "quarantined": result.quarantined,
+        "skipped": result.skipped,
         "error": result.error,
         "notices": result.notices,
         "problems": [{"line": line, "reason": reason} for line, reason in result.problems],

@@ -295,9 +295,9 @@ def make_embedder(settings: Settings, show_progress: bool = False) -> Embedder:
 
 def ingest_stage(settings: Settings, engine: Engine, now: datetime | None = None) -> list[ImportResult]:
     """Import the configured inboxes, and the bundled sample when the settings ask for it."""
-    results = import_paths(
-        engine, [settings.resolve(inbox) for inbox in settings.ingest.inboxes], settings.ingest, now=now
-    )
+    inboxes = [settings.resolve(inbox) for inbox in settings.ingest.inboxes]
+    results = import_paths(engine, inboxes, settings.ingest, now=now, skip_imported=True)
     if settings.ingest.use_sample_data:
-        results += import_paths(engine, [sample_data_path()], settings.ingest, source=SAMPLE_SOURCE, now=now)
+        sample = [sample_data_path()]
+        results += import_paths(engine, sample, settings.ingest, source=SAMPLE_SOURCE, now=now, skip_imported=True)
     return results

@@ -105,7 +105,9 @@ def update_themes(
     update = update_identity(
         [c.response_id for c in actionable], vectors, previous, known, clusterer, identity, current
     )
-    descriptions = _describe(actionable, vectors, update, current)
+    stale = _needs_labels(update, known)
+    descriptions = _describe(actionable, vectors, update, current) if stale else {}
+    descriptions = {ref: d for ref, d in descriptions.items() if ref in stale}
     with Session(engine) as session, session.begin():
         ids = _save_themes(session, update, descriptions, embedder.name, run_id, known)
         _save_members(session, actionable, skipped, update, ids, run_id, stored)
@@ -171,6 +173,21 @@ def _successors(session: Session) -> Callable[[int | None], int | None]:
         return theme_id
 
     return follow
+
+
+def _needs_labels(update: IdentityUpdate, known: Sequence[KnownTheme], change: float = 0.1) -> set[int]:
+    """Themes whose label, keywords and quotes are redone: new, merged into, or changed by 10% or more.
+
+    Others keep theirs, so labels stay put from run to run and a quiet incremental run skips the
+    (global) c-TF-IDF altogether.
+    """
+    before = {theme.theme_id: theme.previous_size for theme in known}
+    survivors = {survivor for _, survivor in update.merged}
+    return {
+        ref
+        for ref, size in update.sizes.items()
+        if ref not in before or ref in survivors or abs(size - before[ref]) >= max(2.0, change * before[ref])
+    }
 
 
 def _describe(

@@ -187,8 +187,10 @@ def test_run_imports_the_sample_and_records_the_run(tmp_path, store_url):
     assert result.exit_code == 0, result.output
     assert "NPS +" in result.output and "run 1 ok" in result.output
     assert "themes:" in result.output and "active from" in result.output
+    assert (tmp_path / "reports" / "latest.html").is_file() and (tmp_path / "reports" / "latest.json").is_file()
     again = invoke(settings, "run")
     assert "run 2 ok" in again.output
+    assert "already imported; skipped" in again.output  # the inbox skips known content
     runs = invoke(settings, "runs")
     assert "run" in runs.output and "new=0" in runs.output
 

@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 
 from backlog_bridge.classify import categorise
 from backlog_bridge.errors import ConfigError, IngestError
-from backlog_bridge.ingest.files import ParsedFile, RawRecord, read_export
+from backlog_bridge.ingest.files import ParsedFile, RawRecord, file_sha256, read_export
 from backlog_bridge.ingest.values import (
     RowError,
     clean_text,
@@ -85,6 +85,8 @@ class ImportResult:
     notices: list[str] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)
     batch_id: int | None = None
+    skipped: bool = False
+    """Not read: the same content was imported before (inboxes skip files by content, not by name)."""
 
     @property
     def adds_up(self) -> bool:
@@ -98,9 +100,37 @@ def import_paths(
     settings: IngestSettings,
     source: str | None = None,
     now: datetime | None = None,
+    skip_imported: bool = False,
 ) -> list[ImportResult]:
-    """Import each file (folders: every .csv/.json/.jsonl/.ndjson/.tsv/.txt inside, sorted)."""
-    return [import_file(engine, file, settings, source=source, now=now) for file in expand_paths(paths)]
+    """Import each file (folders: every .csv/.json/.jsonl/.ndjson/.tsv/.txt inside, sorted).
+
+    With `skip_imported`, a file whose exact content was already imported without error is not
+    read again, whatever its name (a renamed or copied export changes nothing anyway).
+    """
+    results = []
+    for file in expand_paths(paths):
+        known = _imported_batch(engine, file) if skip_imported else None
+        if known is not None:
+            note = f"{file}: same content as batch {known} already imported; skipped"
+            results.append(ImportResult(path=str(file), source=source or "", skipped=True, notices=[note]))
+            continue
+        results.append(import_file(engine, file, settings, source=source, now=now))
+    return results
+
+
+def _imported_batch(engine: Engine, path: Path) -> int | None:
+    try:
+        digest = file_sha256(path.read_bytes())
+    except OSError:
+        return None  # import_file reports the unreadable file
+    query = select(col(ImportBatch.id)).where(
+        col(ImportBatch.file_sha256) == digest,
+        col(ImportBatch.error).is_(None),
+        col(ImportBatch.finished_at).is_not(None),
+    )
+    with Session(engine) as session:
+        found = session.scalars(query).first()
+    return int(found) if found is not None else None
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:

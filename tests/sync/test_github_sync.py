@@ -23,6 +23,7 @@ from backlog_bridge.store.tables import TrackerLink
 from backlog_bridge.sync import Outcome, RetryPolicy, SyncReport, Tracker, build_tracker, sync_plan
 from backlog_bridge.sync.github import GitHubTracker, safe_retry
 from backlog_bridge.sync.render import ZWJ
+from backlog_bridge.sync.tracker import IssueDraft
 
 A, B, C, D = "theme-aaaaaaaaaa", "theme-bbbbbbbbbb", "theme-cccccccccc", "theme-dddddddddd"
 NIGHT1 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
@@ -535,3 +536,23 @@ def test_a_fault_at_any_write_ends_in_the_fault_free_state(template_store, tmp_p
         assert server.snapshot() == baseline[0]
         assert len(server.issues) == 3
     engine.dispose()
+
+
+def test_notes_are_posted_once_escaped(fake, engine):
+    from backlog_bridge.sync.engine import Note, post_notes
+
+    tracker = GitHubTracker(fake.repo, SecretStr(fake.token), base_url=fake.url, retry=None, seconds_between_writes=0)
+    created = tracker.create(
+        IssueDraft(theme_key="theme-note", title="NPS: checkout", body="body", labels=(), priority=None)
+    )
+    note = Note("theme-note", created, "Verdict: improved. @everyone see #12", "verdict-20260310-improved")
+    first = post_notes(engine, [note], tracker, now=NIGHT1)
+    second = post_notes(engine, [note], tracker, now=NIGHT2)
+    assert [r.outcome.value for r in first.results] == ["updated"]
+    assert [r.outcome.value for r in second.results] == ["updated"]
+    (issue,) = fake.issues.values()
+    assert len(issue.comments) == 1
+    body = issue.comments[0].body
+    assert "Verdict: improved" in body and "@everyone" not in body and " #12" not in body
+    dry = post_notes(engine, [replace(note, stamp="other")], tracker, now=NIGHT2, dry_run=True)
+    assert [r.outcome.value for r in dry.results] == ["skipped"] and len(issue.comments) == 1
