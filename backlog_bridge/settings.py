@@ -26,6 +26,8 @@ from backlog_bridge.errors import ConfigError
 
 CONFIG_ENV = "BACKLOG_BRIDGE_CONFIG"
 GITHUB_TOKEN_ENV = ("BACKLOG_BRIDGE_GITHUB_TOKEN", "GITHUB_TOKEN")
+JIRA_EMAIL_ENV = "BACKLOG_BRIDGE_JIRA_EMAIL"
+JIRA_TOKEN_ENV = "BACKLOG_BRIDGE_JIRA_TOKEN"
 DEFAULT_CONFIG = Path("settings.toml")
 DEFAULT_DATABASE_FILE = "backlog_bridge.db"
 
@@ -141,6 +143,59 @@ class GitHubSettings(Section):
         )
 
 
+class JiraSettings(Section):
+    """`[jira]`: the Jira project issues are filed in. Email and token come from the environment only."""
+
+    url: str = Field(pattern=r"^https?://\S+$")
+    """Site URL: https://ACME.atlassian.net (Cloud) or https://jira.acme.com[/context] (Data Center)."""
+    project: str = Field(pattern=r"^[A-Z][A-Z0-9_]{1,9}$")
+    """Project key where theme issues are filed (routes with an empty project use it)."""
+    issue_type: str = "Task"
+    """Issue type name for new issues, as the project's issue type scheme spells it."""
+    deployment: Literal["auto", "cloud", "datacenter"] = "auto"
+    """auto: ask the server (serverInfo deploymentType). Cloud signs in with email + API token,
+    Data Center with a personal access token."""
+    label_namespace: str = Field(default="nps-", min_length=1, max_length=20, pattern=r"^\S+$")
+    """Prefix of the theme stamp label (`nps-theme-3f9a0c1d2e`); Jira labels cannot contain spaces."""
+    board: int | None = None
+    """Agile board id for sprints; unset = the project's first scrum board."""
+    sprint: Literal["next", "active", "none"] = "next"
+    """Where in-budget issues go: the earliest future sprint, the active sprint, or no sprint."""
+    rank_by_priority: bool = True
+    """Rank each placed issue above our issues of lower priority in its sprint (when the board ranks)."""
+    reopen_transition: str = ""
+    """Transition used to reopen a regressed done issue (name, case-insensitive); empty = the first
+    offered transition into a status that is not done."""
+    fields: dict[str, Any] = Field(default_factory=dict)
+    """Extra fields on create, by field id or name: e.g. customfield_10050 = { value = "Web" }.
+    Use it for custom fields your create screen requires."""
+    timeout: float = Field(default=30.0, gt=0)
+    """Seconds to wait for an answer (connecting: at most 5)."""
+
+    def token(self, environ: Mapping[str, str] | None = None) -> SecretStr:
+        """The API token (Cloud) or personal access token (Data Center) from BACKLOG_BRIDGE_JIRA_TOKEN.
+
+        Raises:
+            ConfigError: the variable is not set.
+        """
+        env = os.environ if environ is None else environ
+        if env.get(JIRA_TOKEN_ENV):
+            return SecretStr(env[JIRA_TOKEN_ENV])
+        raise ConfigError(f"Jira token missing: set {JIRA_TOKEN_ENV} in the environment")
+
+    def email(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The Atlassian account email for Cloud from BACKLOG_BRIDGE_JIRA_EMAIL; None = personal access token.
+
+        Raises:
+            ConfigError: deployment is "cloud" and the email is not set.
+        """
+        env = os.environ if environ is None else environ
+        email = env.get(JIRA_EMAIL_ENV) or None
+        if email is None and self.deployment == "cloud":
+            raise ConfigError(f"Jira Cloud needs the account email: set {JIRA_EMAIL_ENV} in the environment")
+        return None if self.deployment == "datacenter" else email
+
+
 class ScheduleSettings(Section):
     """`[schedule]`: when `backlog-bridge worker` runs the pipeline."""
 
@@ -246,6 +301,8 @@ class Settings(BaseSettings):
     report: ReportSettings = Field(default_factory=ReportSettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     github: GitHubSettings | None = None
+    jira: JiraSettings | None = None
+    """Jira Cloud or Data Center as the tracker (table [jira]); email and token come from the environment only."""
     """GitHub Issues as the tracker (table [github]); the token comes from the environment only."""
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

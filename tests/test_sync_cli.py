@@ -118,3 +118,42 @@ def test_sync_killed_mid_create_in_a_subprocess_resumes_without_duplicates(confi
     assert len(titles) == to_file == len(set(titles))  # each theme exactly once
     again = runner.invoke(app, ["--config", str(path), "sync", *AS_OF])
     assert again.exit_code == 0 and len(fake.issues) == to_file
+
+
+@pytest.mark.parametrize("deployment", ["Cloud", "Server"])
+def test_jira_dry_run_then_sync_through_the_cli(tmp_path, store_url, monkeypatch, deployment):
+    from datetime import UTC, datetime
+
+    from fakes.jira import FakeJira
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "priority.toml").write_text("[gate]\nmin_respondents = 5\nfdr = 0.5\n", encoding="utf-8")
+    (rules / "routing.toml").write_text('[default]\ntracker = "jira"\nlabels = ["nps-feedback"]\n', encoding="utf-8")
+    engine = open_store(store_url)
+    import_file(engine, write_export(tmp_path / "a.csv", base_comments()), IngestSettings(), now=NOW)
+    engine.dispose()
+    with FakeJira(deployment=deployment) as fake:
+        fake.add_sprint("Sprint 7", "future", datetime(2026, 7, 6, tzinfo=UTC))
+        path = tmp_path / "settings.toml"
+        path.write_text(
+            f'database_url = "{store_url}"\nrules_dir = "{rules}"\n[ingest]\nuse_sample_data = false\n'
+            f'[jira]\nurl = "{fake.url}"\nproject = "{fake.project}"\ntimeout = 5.0\n',
+            encoding="utf-8",
+        )
+        monkeypatch.setenv("BACKLOG_BRIDGE_JIRA_TOKEN", fake.token)
+        if deployment == "Cloud":
+            monkeypatch.setenv("BACKLOG_BRIDGE_JIRA_EMAIL", fake.email)
+        assert runner.invoke(app, ["--config", str(path), "themes", *AS_OF]).exit_code == 0
+        plan = json.loads(runner.invoke(app, ["--config", str(path), "plan", "--format", "json", *AS_OF]).stdout)
+        to_file = sum(1 for item in plan if item["action"] == "create")
+        assert to_file and all(item["target"]["tracker"] == "jira" for item in plan)
+
+        dry = runner.invoke(app, ["--config", str(path), "sync", "--tracker", "jira", "--dry-run", *AS_OF])
+        assert dry.exit_code == 0, dry.output
+        assert "dry run" in dry.output and not fake.issues
+        for _ in range(2):
+            result = runner.invoke(app, ["--config", str(path), "sync", "--tracker", "jira", *AS_OF])
+            assert result.exit_code == 0, result.output
+            assert len(fake.issues) == to_file
+        assert fake.token not in result.output

@@ -268,6 +268,7 @@ class _Run:
             labels=item.target.labels,
             sprint=sprint,
             assignee=item.target.assignee,
+            component=item.target.component,
         )
         where = f" in {sprint}" if sprint else ""
         if self.dry_run:
@@ -293,8 +294,14 @@ class _Run:
                 if error.maybe_applied:
                     found = self._call(lambda: self.tracker.find(draft.theme_key))
                     if found is not None:
+                        self._finish_placement(found, draft)
                         return found.ref
         raise AssertionError("unreachable: the last attempt re-raises")
+
+    def _finish_placement(self, issue: RemoteIssue, draft: IssueDraft) -> None:
+        """A create found after an ambiguous failure may lack its sprint (Jira places it in a second call)."""
+        if draft.sprint and issue.sprint is None and issue.state == "open":
+            self._call(lambda: self.tracker.update(issue, IssueChange(sprint=draft.sprint)))
 
     def _adopt(self, item: PlanItem, link: TrackerLink | None, remote: RemoteIssue) -> TrackerLink:
         """Link an issue found on the tracker (lost database, or a create left unconfirmed)."""

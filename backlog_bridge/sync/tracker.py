@@ -54,6 +54,8 @@ class IssueDraft:
     sprint: str | None = None
     """Upcoming sprint or milestone name from `upcoming_sprint()`; None = backlog."""
     assignee: str | None = None
+    component: str | None = None
+    """Jira component from routing rules, set at creation only (GitHub has none)."""
 
 
 @dataclass(frozen=True)
