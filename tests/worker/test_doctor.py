@@ -129,7 +129,7 @@ def test_the_real_offline_model_loads(embedder):
 
 
 def test_tracker_probes_map_errors_to_advice(monkeypatch):
-    monkeypatch.setenv("BACKLOG_BRIDGE_JIRA__TOKEN", "tok-very-secret-123")
+    monkeypatch.setenv("BACKLOG_BRIDGE_JIRA_TOKEN", "tok-very-secret-123")
 
     def unauthorised():
         raise TrackerTerminalError("jira: 401 Unauthorized for token tok-very-secret-123")
@@ -145,7 +145,7 @@ def test_tracker_probes_map_errors_to_advice(monkeypatch):
 
 
 def test_secrets_never_reach_the_report(project, monkeypatch):
-    monkeypatch.setenv("BACKLOG_BRIDGE_JIRA__TOKEN", "tok-very-secret-123")
+    monkeypatch.setenv("BACKLOG_BRIDGE_JIRA_TOKEN", "tok-very-secret-123")
 
     def leaky():
         raise TrackerTerminalError("jira: 401 for tok-very-secret-123")
