@@ -323,7 +323,8 @@ class _Run:
         if remote.state == "closed":
             return self._closed(item, link, remote)
         if link.state != "open":  # reopened by a human, or a failure now resolved
-            link.state, link.closed_at = "open", None
+            # closed_at keeps the last fix's date: the report still judges that fix (and sees it came back).
+            link.state = "open"
             self._save(link)
         if not adopted and link.content_hash == item.content_hash:
             return ThemeResult(key, Outcome.UNCHANGED, f"{remote.ref.key} up to date", remote.ref)
@@ -409,7 +410,7 @@ class _Run:
                 reopen=True, body=self.tracker.markup.merge(remote.body, self.tracker.markup.section(item))
             )
             self._call(lambda: self.tracker.update(remote, change))
-            link.state, link.closed_at, link.content_hash = "open", None, item.content_hash
+            link.state, link.content_hash = "open", item.content_hash  # closed_at: the fix being judged
         link.regression_noted_at = self.now
         self._save(link)
         log.info("sync.regression-noted", extra={"theme_key": key, "issue": remote.ref.key, "action": action})

@@ -212,3 +212,11 @@ def test_closed_loops_reads_closed_links_from_the_store(engine):
 def test_closed_loops_without_closed_issues_is_empty(engine):
     seed(engine, history(before=4, after=4, n=20), [TrackerLink(tracker="jira", theme_key="theme-1", state="open")])
     assert closed_loops(engine, DONE, PARAMS) == []
+
+
+def test_a_reopened_issue_keeps_its_fix_under_judgement(engine):
+    # The sync reopens a regressed issue (state open) but keeps the fix's closing date.
+    link = TrackerLink(tracker="github", theme_key="theme-1", state="open", issue_key="acme/app#7", closed_at=CLOSED)
+    seed(engine, history(before=40, after=8, n=200), [link])
+    (verdict,) = closed_loops(engine, DONE, PARAMS)
+    assert verdict.issue_key == "acme/app#7" and verdict.closed_at == CLOSED
