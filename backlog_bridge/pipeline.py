@@ -1,6 +1,6 @@
 """The pipeline: the one place that knows the order of the stages.
 
-ingest -> classify -> themes (embed -> cluster) -> (score -> plan -> sync -> report, as they land).
+ingest -> classify -> themes (embed -> cluster) -> plan (score + rules) -> sync -> report.
 Each stage gets what it needs passed in; `run_once` records the run in the audit log, and a
 stage that fails is recorded and reported without hiding what the others did.
 """
