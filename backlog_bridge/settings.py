@@ -99,7 +99,7 @@ class ThemeSettings(Section):
     """Smaller groups are not themes; their comments stay unthemed or join a near theme."""
     assign_similarity: float = Field(default=0.45, ge=0.0, le=1.0)
     """Cosine similarity to a theme's centre a new comment needs to join it."""
-    merge_similarity: float = Field(default=0.9, ge=0.0, le=1.0)
+    merge_similarity: float = Field(default=0.83, ge=0.0, le=1.0)
     """Themes whose centres are at least this similar are one theme."""
     granularity: float = Field(default=2.5, gt=0.0)
     """How far apart groups of comments must be to stay separate themes; higher = fewer, broader themes."""

@@ -41,7 +41,7 @@ class IdentityParams:
     """
 
     assign_similarity: float = 0.45
-    merge_similarity: float = 0.9
+    merge_similarity: float = 0.83
     change_ratio: float = 0.2
     change_min: int = 5
 
@@ -194,6 +194,14 @@ def _finish(
         update.sizes[ref] = int(np.sum(members))
     # Older rows of a theme that left the current window lose it: it is retired.
     labels[~in_window & ~np.isin(labels, list(update.centroids))] = UNTHEMED
+    # Older rows without a theme are measured against today's themes, so the first run's trends
+    # compare like with like instead of "0% before" for every theme.
+    older = np.flatnonzero(~in_window & (labels == UNTHEMED))
+    if older.size and update.centroids:
+        refs = np.array(sorted(update.centroids), dtype=np.int64)
+        centres = np.stack([update.centroids[int(ref)] for ref in refs])
+        nearest = assign_to_centroids(vectors[older], centres, p.assign_similarity)
+        labels[older] = np.where(nearest == UNTHEMED, UNTHEMED, refs[np.maximum(nearest, 0)])
     update.born = [ref for ref in update.born if ref in update.sizes]
     update.merged = [(absorbed, survivor) for absorbed, survivor in update.merged if absorbed > 0]
     absorbed = {a for a, _ in update.merged}

@@ -39,6 +39,8 @@ class ClusterParams:
         min_theme_size: smaller groups are dissolved; their comments may join a nearby theme.
         min_similarity: cosine similarity to a theme centroid a comment needs to stay in or join it;
             below it the comment is unthemed (off-topic, too vague).
+        centre_similarity: themes whose centroids (full embedding space) are at least this similar are
+            joined: one problem worded two ways. 1.0 disables it.
         seed: random state for PCA and KMeans; with content-sorted input this makes runs reproducible.
         kmeans_max_iter: Lloyd iterations for the micro-clusters.
     """
@@ -49,6 +51,7 @@ class ClusterParams:
     merge_threshold: float = 2.5
     min_theme_size: int = 5
     min_similarity: float = 0.4
+    centre_similarity: float = 0.83
     seed: int = 0
     kmeans_max_iter: int = 50
 
@@ -57,6 +60,8 @@ class ClusterParams:
             raise ValueError("pca_dims, points_per_micro and max_micro_clusters must be >= 1")
         if self.min_theme_size < 1 or self.merge_threshold <= 0:
             raise ValueError("min_theme_size must be >= 1 and merge_threshold > 0")
+        if not -1.0 <= self.centre_similarity <= 1.0:
+            raise ValueError(f"centre_similarity is a cosine, got {self.centre_similarity}")
         if not -1.0 <= self.min_similarity <= 1.0:
             raise ValueError(f"min_similarity is a cosine, got {self.min_similarity}")
 
@@ -185,7 +190,39 @@ def _finalise(vectors: FloatArray, groups: IntArray, p: ClusterParams) -> tuple[
     # Members of dissolved groups and comments far from their own theme get a second chance.
     loose = labels == UNTHEMED
     labels[loose] = assign_to_centroids(vectors[loose], centroids, p.min_similarity)
-    return _renumber(vectors, labels, p.min_theme_size)
+    labels, centroids = _renumber(vectors, labels, p.min_theme_size)
+    return _join_close(vectors, labels, centroids, p)
+
+
+def _join_close(
+    vectors: FloatArray, labels: IntArray, centroids: FloatArray, p: ClusterParams
+) -> tuple[IntArray, FloatArray]:
+    """Join themes whose centres are nearly the same direction (one problem worded two ways).
+
+    Ward in the reduced space keeps apart groups that differ in wording ("app crashes" vs "android
+    app keeps crashing"); in the full embedding space their centres are almost parallel.
+    """
+    k = centroids.shape[0]
+    if k < 2 or p.centre_similarity >= 1.0:
+        return labels, centroids
+    sims = centroids @ centroids.T
+    parent = np.arange(k)
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = int(parent[x])
+        return x
+
+    for a, b in zip(*np.nonzero(np.triu(sims >= p.centre_similarity, 1)), strict=True):
+        ra, rb = root(int(a)), root(int(b))
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)  # the larger theme (lower number) absorbs
+    roots = np.array([root(i) for i in range(k)], dtype=np.int64)
+    if np.all(roots == np.arange(k)):
+        return labels, centroids
+    joined = np.where(labels == UNTHEMED, UNTHEMED, roots[np.maximum(labels, 0)])
+    return _renumber(vectors, joined.astype(np.int64), p.min_theme_size)
 
 
 def _centroids(vectors: FloatArray, labels: IntArray, k: int) -> FloatArray:

@@ -108,3 +108,18 @@ def test_assign_to_no_centroids_is_all_unthemed():
 def test_assign_rejects_mismatched_dims():
     with pytest.raises(ValueError):
         assign_to_centroids(unit(np.ones((2, 4))), np.eye(3, dtype=np.float32), 0.5)
+
+
+def test_themes_with_nearly_parallel_centres_are_joined():
+    rng = np.random.default_rng(7)
+    a = np.zeros(16)
+    a[0] = 1.0
+    b = np.zeros(16)
+    b[0], b[1] = 0.9, np.sqrt(1 - 0.81)  # cos(a, b) = 0.9: one problem worded two ways
+    vectors = np.vstack([a + rng.normal(0, 0.02, (30, 16)), b + rng.normal(0, 0.02, (30, 16))])
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    apart = SklearnClusterer(ClusterParams(pca_dims=8, merge_threshold=2.5, centre_similarity=1.0)).fit(vectors)
+    joined = SklearnClusterer(ClusterParams(pca_dims=8, merge_threshold=2.5, centre_similarity=0.85)).fit(vectors)
+    assert apart.n_themes == 2
+    assert joined.n_themes == 1 and set(joined.labels.tolist()) == {0}
+    assert np.linalg.norm(joined.centroids[0]) == pytest.approx(1.0, abs=1e-5)

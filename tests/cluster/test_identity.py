@@ -109,3 +109,18 @@ def test_older_rows_are_assigned_but_never_found_themes():
     assert len(update.born) == 1
     assert all(update.assignments[i] is None for i in items[20:])
     assert update.sizes[update.born[0]] == 20
+
+
+def test_first_run_measures_older_rows_against_the_new_themes():
+    centers = unit_centers(2)
+    current, _ = blobs(20, centers[:1])
+    older_same, _ = blobs(10, centers[:1], seed=9)
+    older_other, _ = blobs(10, centers[1:], seed=10)
+    vectors = np.vstack([current, older_same, older_other])
+    items = list(range(1, 41))
+    in_window = np.array([True] * 20 + [False] * 20)
+    update = update_identity(items, vectors, {}, [], CLUSTERER, IdentityParams(), in_window)
+    (theme,) = update.born
+    assert all(update.assignments[i] == theme for i in items[20:30])  # same problem, earlier: counted
+    assert all(update.assignments[i] is None for i in items[30:])  # another problem: no theme
+    assert update.sizes[theme] == 20  # sizes stay those of the current window
