@@ -19,9 +19,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from .server import FakeServer
 
 FAULT_KINDS = ("drop", "500", "429", "403", "timeout")
 SECONDARY_LIMIT = (
@@ -37,15 +39,6 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
-
-
-@dataclass
-class Fault:
-    at: int
-    kind: str
-    retry_after: int = 7
-    match: str | None = None
-    """Regex on "METHOD /path": the first matching write fails (instead of the write number `at`)."""
 
 
 @dataclass
@@ -82,8 +75,10 @@ class MilestoneState:
     state: str = "open"
 
 
-class FakeGitHub:
+class FakeGitHub(FakeServer):
     """A GitHub for one repository; `url` is the API root to give PyGithub as base_url."""
+
+    fault_kinds = FAULT_KINDS
 
     def __init__(self, repo: str = "acme/app", token: str = "test-token", prefix: str = "") -> None:
         self.repo = repo
@@ -93,58 +88,19 @@ class FakeGitHub:
         self.issues: dict[int, IssueState] = {}
         self.labels: dict[str, dict[str, Any]] = {}
         self.milestones: dict[int, MilestoneState] = {}
-        self.writes: list[tuple[str, str]] = []
-        self.requests: list[tuple[str, str]] = []
-        self.faults: list[Fault] = []
-        self.fired: list[Fault] = []
         self.collaborators = {"owner", "backlog-bot", "alice", "bob"}
         self.timeout_delay = 1.1  # PyGithub's shortest timeout is 1 s (an int)
         self._ids = 1000
         self._numbers = 0
-        self._released = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True)
+        self._serve(self._handler)
 
     # --- lifecycle -------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeGitHub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._released.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def origin(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def url(self) -> str:
         return self.origin + self.prefix
 
     # --- test controls -------------------------------------------------------------------
-
-    def fail_write(self, at: int, kind: str, retry_after: int = 7) -> None:
-        assert kind in FAULT_KINDS, kind
-        self.faults.append(Fault(at, kind, retry_after))
-
-    def fail_request(self, match: str, kind: str) -> None:
-        """Fail the first write whose "METHOD /path" matches the regex `match` (e.g. hang after a create)."""
-        assert kind in FAULT_KINDS, kind
-        self.faults.append(Fault(0, kind, match=match))
-
-    def _hits(self, fault: Fault, method: str, path: str) -> bool:
-        if fault.match is not None:
-            return fault not in self.fired and re.search(fault.match, f"{method} {path}") is not None
-        return fault.at == len(self.writes)
-
-    @property
-    def write_count(self) -> int:
-        return len(self.writes)
 
     def add_milestone(self, title: str, due_on: datetime | None, state: str = "open") -> int:
         with self.lock:

@@ -23,9 +23,11 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from .server import FakeServer
 
 FAULT_KINDS = ("drop", "500", "429", "timeout")
 SPRINT_FIELD = "customfield_10020"
@@ -53,14 +55,6 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
-
-
-@dataclass
-class Fault:
-    at: int
-    kind: str
-    retry_after: int = 7
-    match: str | None = None
 
 
 @dataclass
@@ -103,8 +97,10 @@ class SprintState:
     end: datetime | None = None
 
 
-class FakeJira:
+class FakeJira(FakeServer):
     """A Jira site with one project; `url` is the server URL to give the `jira` client."""
+
+    fault_kinds = FAULT_KINDS
 
     def __init__(
         self,
@@ -132,54 +128,20 @@ class FakeJira:
         self.workflow = list(WORKFLOW)
         self.comment_page = 2
         self.search_page = 2
-        self.writes: list[tuple[str, str]] = []
-        self.requests: list[tuple[str, str]] = []
         self.auth_headers: list[str] = []
-        self.faults: list[Fault] = []
-        self.fired: list[Fault] = []
         self.timeout_delay = 1.2
         self._ids = 10000
         self._numbers = 0
         self._comment_ids = 20000
-        self._released = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True)
+        self._serve(self._handler)
 
     # --- lifecycle -------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeJira:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._released.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def origin(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def url(self) -> str:
         return self.origin + self.context
 
     # --- test controls -------------------------------------------------------------------
-
-    def fail_write(self, at: int, kind: str, retry_after: int = 7) -> None:
-        assert kind in FAULT_KINDS, kind
-        self.faults.append(Fault(at, kind, retry_after))
-
-    def fail_request(self, match: str, kind: str, retry_after: int = 7) -> None:
-        """Fail the first write whose "METHOD /path" matches the regex `match`."""
-        assert kind in FAULT_KINDS, kind
-        self.faults.append(Fault(0, kind, retry_after, match=match))
-
-    @property
-    def write_count(self) -> int:
-        return len(self.writes)
 
     def add_sprint(self, name: str, state: str, start: datetime | None = None, board: int = 1) -> int:
         with self.lock:
@@ -520,11 +482,6 @@ class FakeJira:
             return self._send(h, status, body, headers)
         except OSError:
             return None
-
-    def _hits(self, fault: Fault, method: str, path: str) -> bool:
-        if fault.match is not None:
-            return fault not in self.fired and re.search(fault.match, f"{method} {path}") is not None
-        return fault.at == len(self.writes)
 
     def _send(self, h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         raw = b"" if body is None else json.dumps(body).encode()
