@@ -78,13 +78,6 @@ class NpsCounts:
             self.detractors + other.detractors,
         )
 
-    def __sub__(self, other: NpsCounts) -> NpsCounts:
-        return NpsCounts(
-            self.promoters - other.promoters,
-            self.passives - other.passives,
-            self.detractors - other.detractors,
-        )
-
 
 @dataclass(frozen=True)
 class NpsEstimate:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from backlog_bridge.store.tables import ImportBatch, QuarantinedRow, Response, RunRecord, utcnow
+from backlog_bridge.store.tables import QuarantinedRow, Response, RunRecord, utcnow
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,6 @@ def scored_responses(
         return [ScoredResponse(*row) for row in session.exec(query)]
 
 
-def count_responses(engine: Engine) -> int:
-    """Number of responses in the store."""
-    with Session(engine) as session:
-        return int(session.exec(select(func.count()).select_from(Response)).one())
-
-
 def quarantined_rows(engine: Engine, limit: int | None = None) -> Sequence[QuarantinedRow]:
     """Rows set aside, newest file first, in file order."""
     query = select(QuarantinedRow).order_by(col(QuarantinedRow.id).desc())
@@ -50,13 +44,6 @@ def quarantined_rows(engine: Engine, limit: int | None = None) -> Sequence[Quara
         rows = list(session.exec(query).all())
     rows.sort(key=lambda row: (-(row.batch_id or 0), row.path, row.line))
     return rows[:limit] if limit else rows
-
-
-def import_batches(engine: Engine, limit: int = 50) -> Sequence[ImportBatch]:
-    """Most recent import batches first."""
-    query = select(ImportBatch).order_by(col(ImportBatch.id).desc()).limit(limit)
-    with Session(engine) as session:
-        return list(session.exec(query).all())
 
 
 def start_run(engine: Engine, command: str) -> int:

@@ -92,7 +92,7 @@ class FakeGitHub(FakeServer):
         self.timeout_delay = 1.1  # PyGithub's shortest timeout is 1 s (an int)
         self._ids = 1000
         self._numbers = 0
-        self._serve(self._handler)
+        self._serve()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -272,33 +272,6 @@ class FakeGitHub(FakeServer):
         return number
 
     # --- HTTP ----------------------------------------------------------------------------
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake._dispatch(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._dispatch(self, "POST")
-
-            def do_PATCH(self) -> None:
-                fake._dispatch(self, "PATCH")
-
-            def do_PUT(self) -> None:
-                fake._dispatch(self, "PUT")
-
-            def do_DELETE(self) -> None:
-                fake._dispatch(self, "DELETE")
-
-        return Handler
 
     def _dispatch(self, h: BaseHTTPRequestHandler, method: str) -> None:
         split = urlsplit(h.path)

@@ -133,7 +133,7 @@ class FakeJira(FakeServer):
         self._ids = 10000
         self._numbers = 0
         self._comment_ids = 20000
-        self._serve(self._handler)
+        self._serve()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -412,30 +412,6 @@ class FakeJira(FakeServer):
         return None
 
     # --- HTTP ----------------------------------------------------------------------------
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake._dispatch(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._dispatch(self, "POST")
-
-            def do_PUT(self) -> None:
-                fake._dispatch(self, "PUT")
-
-            def do_DELETE(self) -> None:
-                fake._dispatch(self, "DELETE")
-
-        return Handler
 
     def _authorised(self, header: str) -> bool:
         if self.deployment == "Cloud":
