@@ -95,8 +95,8 @@ def run_doctor(
     else:
         if schedule is not None:
             checks.append(check_schedule(schedule(settings), now or utcnow()))
-        default = settings.rules_dir == Path("rules")
-        checks.append(check_rule_files(settings.resolve(settings.rules_dir), defaults_if_missing=default))
+        default_only = pipeline.rules_default_only(settings)
+        checks.append(check_rule_files(settings.resolve(settings.rules_dir), defaults_only=default_only))
         checks.append(check_database(settings.effective_database_url()))
         checks.append(check_model(lambda: load_embedder(settings)))
         checks += check_trackers(trackers(settings) if trackers else {})
@@ -133,9 +133,9 @@ def check_schedule(schedule: ScheduleSettings, now: datetime) -> Check:
     return Check("schedule", Status.OK, f"{'; '.join(runs)} ({schedule.timezone})")
 
 
-def check_rule_files(folder: Path, defaults_if_missing: bool = False) -> Check:
+def check_rule_files(folder: Path, defaults_only: bool = False) -> Check:
     """The team's rules; each problem as file:key."""
-    if defaults_if_missing and not folder.exists():
+    if defaults_only:
         return Check("rules", Status.OK, f"no rules folder at {folder}: the documented defaults apply")
     problems = check_rules(folder)
     if problems:

@@ -210,9 +210,12 @@ def load_team_rules(settings: Settings) -> Rules:
     no rules of its own); a folder named in the settings must exist.
     """
     folder = settings.resolve(settings.rules_dir)
-    if not folder.exists() and settings.rules_dir == Path("rules"):
-        return Rules()
-    return load_rules(folder)
+    return Rules() if rules_default_only(settings) else load_rules(folder)
+
+
+def rules_default_only(settings: Settings) -> bool:
+    """True when no rules folder exists at the default place: the documented defaults apply."""
+    return settings.rules_dir == Path("rules") and not settings.resolve(settings.rules_dir).exists()
 
 
 def plan_stage(settings: Settings, engine: Engine, rules: Rules, now: datetime | None = None) -> list[PlanItem]:
