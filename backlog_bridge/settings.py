@@ -99,10 +99,13 @@ class ThemeSettings(Section):
     """Smaller groups are not themes; their comments stay unthemed or join a near theme."""
     assign_similarity: float = Field(default=0.45, ge=0.0, le=1.0)
     """Cosine similarity to a theme's centre a new comment needs to join it."""
-    merge_similarity: float = Field(default=0.83, ge=0.0, le=1.0)
-    """Themes whose centres are at least this similar are one theme."""
-    granularity: float = Field(default=2.5, gt=0.0)
-    """How far apart groups of comments must be to stay separate themes; higher = fewer, broader themes."""
+    merge_similarity: float = Field(default=0.7, ge=0.0, le=1.0)
+    """Themes whose centres are at least this similar, once the direction all comments share is removed,
+    are one theme (1.0: never merge automatically)."""
+    granularity: float | None = Field(default=None, gt=0.0)
+    """Unset (the default): the number of themes is chosen from the data (Ward merging stops where merges
+    cost clearly more than in the same comments with their structure shuffled away). A number fixes the
+    Ward distance at which groups stay apart instead: higher = fewer, broader themes (2.5 was the old default)."""
 
 
 class GitHubSettings(Section):
