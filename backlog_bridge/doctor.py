@@ -202,14 +202,14 @@ def check_model(load: Callable[[], Embedder]) -> Check:
         vectors = model.encode(["doctor check"])
     except BacklogBridgeError as error:
         return Check(
-            "model", Status.FAIL, str(error), "check embed.model against models/manifest.toml (models/README.md)"
+            "model", Status.FAIL, str(error), "check embed.model and embed.manifest in the settings (models/README.md)"
         )
     if vectors.shape != (1, model.dim):
         return Check(
             "model",
             Status.FAIL,
             f"{model.name}: vectors of shape {vectors.shape}, expected (1, {model.dim})",
-            "the model folder does not match its manifest entry: fix `dim` in models/manifest.toml",
+            "the model folder does not match its manifest entry: fix its `dim` in the manifest",
         )
     return Check("model", Status.OK, f"{model.name}: loaded, {model.dim} dimensions")
 

@@ -83,7 +83,10 @@ class EmbedSettings(Section):
     """`[embed]`: the sentence-transformers model used for themes."""
 
     model: str = ""
-    """Model name from models/manifest.toml; empty = the manifest's default (offline all-MiniLM-L6-v2)."""
+    """Model name from the manifest; empty = the manifest's default (offline all-MiniLM-L6-v2)."""
+    manifest: Path | None = None
+    """A team's own model manifest, e.g. "models/manifest.toml" (relative to this file); unset = the
+    manifest shipped inside backlog_bridge, which names the offline all-MiniLM-L6-v2."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """`auto` uses a GPU when one is present."""
     batch_size: int = Field(default=64, ge=1)

@@ -1,4 +1,7 @@
-"""sentence-transformers adapter: loads a model named in `models/manifest.toml`, never from a hub.
+"""sentence-transformers adapter: loads a model named in a manifest, never from a hub.
+
+The default manifest ships inside the package (`embed/manifest.toml`), so a wheel install themes
+from any folder; a team's own manifest (e.g. `models/manifest.toml`) is chosen with `embed.manifest`.
 
 This is the only module that imports `sentence_transformers` and `torch`.
 """
@@ -23,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 Device = Literal["auto", "cpu", "cuda"]
 
-DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "models" / "manifest.toml"
+DEFAULT_MANIFEST = Path(__file__).resolve().parent / "manifest.toml"
 
 
 @dataclass(frozen=True)
