@@ -26,7 +26,7 @@ from backlog_bridge.plan.inputs import Weights, gather
 from backlog_bridge.plan.model import PlanItem
 from backlog_bridge.plan.planner import build_plan
 from backlog_bridge.plan.redact import Redactor
-from backlog_bridge.plan.rules import Rules, load_rules
+from backlog_bridge.plan.rules import Rules, for_trackers, load_rules
 from backlog_bridge.settings import Settings
 from backlog_bridge.store import repo
 from backlog_bridge.store.tables import utcnow
@@ -207,10 +207,14 @@ def load_team_rules(settings: Settings) -> Rules:
     """The rules in the settings' rules folder, validated (RulesError names file and key).
 
     Without a rules folder at the default place, the documented defaults apply (a first run needs
-    no rules of its own); a folder named in the settings must exist.
+    no rules of its own); a folder named in the settings must exist. With a tracker configured,
+    a route to one that is not is an error (a plan that files nowhere must not pass silently).
     """
     folder = settings.resolve(settings.rules_dir)
-    return Rules() if rules_default_only(settings) else load_rules(folder)
+    trackers = configured_trackers(settings) or None
+    if rules_default_only(settings):
+        return for_trackers(Rules(), trackers)
+    return load_rules(folder, trackers)
 
 
 def rules_default_only(settings: Settings) -> bool:
