@@ -20,7 +20,18 @@ ROOT = Path(__file__).parent.parent
 @pytest.mark.slow
 def test_the_wheel_holds_the_manifest_migrations_and_sample(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         check=True,
         cwd=tmp_path,
     )
@@ -39,7 +50,7 @@ def test_the_wheel_holds_the_manifest_migrations_and_sample(tmp_path):
     assert not any(name.startswith(("models/", "rules/", "tests/")) for name in names)
     metadata = next(name for name in names if name.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()
-    assert "Requires-Dist: psycopg[binary]<4,>=3.2; extra == \"postgres\"" in text
+    assert 'Requires-Dist: psycopg[binary]<4,>=3.2; extra == "postgres"' in text
 
 
 def test_dependency_floors_cover_what_the_code_imports():

@@ -12,7 +12,7 @@ import importlib
 import logging
 import os
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -137,6 +137,7 @@ class SentenceTransformerEmbedder:
         device: Device = "auto",
         batch_size: int = 64,
         show_progress: bool = False,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         """Load the model from disk and check its dimension against the manifest.
 
@@ -145,7 +146,9 @@ class SentenceTransformerEmbedder:
             manifest: the manifest file; relative `path` entries resolve against its folder.
             device: "auto" (CUDA if available), "cpu" or "cuda".
             batch_size: texts per forward pass; larger is faster on GPU, costs memory.
-            show_progress: show a progress bar while encoding (long CLI runs).
+            show_progress: show sentence-transformers' own progress bar while encoding.
+            progress: called with (done, total) texts as encoding goes on, in chunks of a few
+                batches: the CLI's progress bar on a terminal, log lines otherwise.
 
         Raises:
             ConfigError: unknown model, missing folder, load failure or dimension mismatch.
@@ -164,12 +167,24 @@ class SentenceTransformerEmbedder:
         self.device = resolve_device(device)
         self.batch_size = batch_size
         self.show_progress = show_progress
+        self.progress = progress
         self._model = _load_model(spec, self.device)
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Embed texts in order; rows are L2-normalised float32."""
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self.progress is None:
+            return self._encode(texts)
+        step = self.batch_size * 8
+        self.progress(0, len(texts))
+        parts = []
+        for start in range(0, len(texts), step):
+            parts.append(self._encode(texts[start : start + step]))
+            self.progress(min(start + step, len(texts)), len(texts))
+        return np.concatenate(parts)
+
+    def _encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         vectors = self._model.encode(
             list(texts),
             batch_size=self.batch_size,
