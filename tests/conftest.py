@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import pytest
 from sqlalchemy import Engine
@@ -80,3 +81,25 @@ def embedder():
     from backlog_bridge.embed.sentence_transformers import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(device="cpu")
+
+
+class MemoEmbedder:
+    """The real model, each distinct text embedded once per test session (tests on several stores share it)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, texts):
+        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+        if missing:
+            self.vectors.update(zip(missing, self.inner.encode(missing), strict=True))
+        return np.asarray([self.vectors[t] for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
+
+
+@pytest.fixture(scope="session")
+def sample_embedder(embedder):
+    """The real model behind a session-wide memo: the sample is embedded once, not once per database."""
+    return MemoEmbedder(embedder)
