@@ -33,12 +33,20 @@ def test_every_command_has_help():
         ["run"],
         ["runs"],
         ["themes"],
+        ["themes", "update"],
         ["themes", "show"],
         ["themes", "rename"],
         ["themes", "merge"],
         ["themes", "split"],
         ["themes", "suppress"],
         ["themes", "unsuppress"],
+        ["plan"],
+        ["sync"],
+        ["report"],
+        ["rules"],
+        ["rules", "check"],
+        ["doctor"],
+        ["worker"],
     ]
     for command in commands:
         result = runner.invoke(app, [*command, "--help"], catch_exceptions=False)
@@ -193,6 +201,15 @@ def test_run_imports_the_sample_and_records_the_run(tmp_path, store_url):
     assert "already imported; skipped" in again.output  # the inbox skips known content
     runs = invoke(settings, "runs")
     assert "run" in runs.output and "new=0" in runs.output
+    as_json = invoke(settings, "run", "--as-of", "2026-09-30", "--format", "json")
+    assert as_json.exit_code == 0, as_json.output
+    summary = json.loads(as_json.stdout)
+    assert summary["ok"] is True and summary["run_id"] == 3 and summary["as_of"].startswith("2026-10-01")
+    assert summary["themes"]["window_end"].startswith("2026-10-01") and summary["themes"]["active_themes"] > 0
+    assert summary["nps"]["n"] < 3000  # responses after the --as-of day are left out
+    assert summary["plan"] and {"action", "reason", "brief"} <= set(summary["plan"][0])
+    assert any(path.endswith("latest.html") or path.endswith(".html") for path in summary["report_files"])
+    assert summary["imports"][0]["source"] == "sample" and summary["errors"] == []
 
 
 def test_python_dash_m_and_environment_database_override(tmp_path):
