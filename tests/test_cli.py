@@ -188,7 +188,7 @@ def test_mistyped_value_and_missing_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_run_imports_the_sample_and_records_the_run(tmp_path, store_url):
+def test_run_imports_the_sample_and_records_the_run(tmp_path, store_url, warm_sample_cache):
     settings = tmp_path / "settings.toml"
     settings.write_text(f'database_url = "{store_url}"\n', encoding="utf-8")
     result = invoke(settings, "run")
@@ -210,6 +210,8 @@ def test_run_imports_the_sample_and_records_the_run(tmp_path, store_url):
     assert summary["plan"] and {"action", "reason", "brief"} <= set(summary["plan"][0])
     assert any(path.endswith("latest.html") or path.endswith(".html") for path in summary["report_files"])
     assert summary["imports"][0]["source"] == "sample" and summary["errors"] == []
+    first = json.loads(invoke(settings, "runs", "--format", "json").stdout)[-1]
+    assert first["command"] == "run" and first["counts"]["themes"] > 0
 
 
 def test_python_dash_m_and_environment_database_override(tmp_path):

@@ -41,7 +41,7 @@ def test_bad_rules_name_file_and_key(tmp_path, store_url):
 
 
 @pytest.mark.slow
-def test_plan_on_the_sample_data_is_actionable_and_carries_no_personal_data(tmp_path, store_url):
+def test_plan_on_the_sample_data_is_actionable_and_carries_no_personal_data(tmp_path, store_url, warm_sample_cache):
     config = settings(tmp_path, store_url)
     assert runner.invoke(app, ["--config", str(config), "run"], catch_exceptions=False).exit_code == 0
     assert runner.invoke(app, ["--config", str(config), "themes", "update", "--as-of", "2026-10-31"]).exit_code == 0
