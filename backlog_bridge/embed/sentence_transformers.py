@@ -25,6 +25,8 @@ from backlog_bridge.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 Device = Literal["auto", "cpu", "cuda"]
+CHUNK_BATCHES = 8
+"""Texts are encoded this many batches at a time, and progress reported after each chunk."""
 
 DEFAULT_MANIFEST = Path(__file__).resolve().parent / "manifest.toml"
 
@@ -174,14 +176,15 @@ class SentenceTransformerEmbedder:
         """Embed texts in order; rows are L2-normalised float32."""
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self.progress is None:
-            return self._encode(texts)
-        step = self.batch_size * 8
-        self.progress(0, len(texts))
+        # Always in the same chunks, progress or not: vectors depend slightly on which texts share a
+        # batch, so the CLI (with progress) and the library (without) must chunk alike.
+        step = self.batch_size * CHUNK_BATCHES
+        report = self.progress or (lambda done, total: None)
+        report(0, len(texts))
         parts = []
         for start in range(0, len(texts), step):
             parts.append(self._encode(texts[start : start + step]))
-            self.progress(min(start + step, len(texts)), len(texts))
+            report(min(start + step, len(texts)), len(texts))
         return np.concatenate(parts)
 
     def _encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
