@@ -73,7 +73,8 @@ app.add_typer(quarantine_app, name="quarantine")
 rules_app = typer.Typer(help="The team's rules in rules/*.toml.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(rules_app, name="rules")
 themes_app = typer.Typer(
-    help="Themes in detractor and passive comments: list, update, show, and a team's decisions.",
+    help="Themes in detractor and passive comments. Bare `themes` lists those of the window and changes "
+    "nothing; `themes update` updates them first; `show` and a team's decisions below.",
     rich_markup_mode=None,
 )
 app.add_typer(themes_app, name="themes")
@@ -244,10 +245,12 @@ def nps(
     ] = None,
     period: Annotated[PeriodChoice | None, typer.Option(help="Split into calendar periods.")] = None,
     since: Annotated[
-        datetime | None, typer.Option(help="First day included (YYYY-MM-DD).", formats=["%Y-%m-%d"])
+        datetime | None,
+        typer.Option(help="First day included (UTC).", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD"),
     ] = None,
     until: Annotated[
-        datetime | None, typer.Option(help="Last day included (YYYY-MM-DD).", formats=["%Y-%m-%d"])
+        datetime | None,
+        typer.Option(help="Last day included (UTC).", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD"),
     ] = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
@@ -353,8 +356,9 @@ AsOf = Annotated[
     datetime | None,
     typer.Option(
         "--as-of",
-        help="Treat this day (YYYY-MM-DD, UTC) as today: the window ends here.",
+        help="Treat this day (UTC) as today: the analysis window ends with it.",
         formats=["%Y-%m-%d"],
+        metavar="YYYY-MM-DD",
     ),
 ]
 
