@@ -27,3 +27,9 @@ def test_text_lines_carry_the_extra_fields():
 
 def test_scrub_leaves_ordinary_text_alone():
     assert scrub("nothing to hide", ["secret1"]) == "nothing to hide"
+
+
+def test_text_lines_never_carry_terminal_escapes():
+    line = EventFormatter(json_lines=False).format(_record("ingest.failed /in/\x1b[2Jx\x1b]8;;http://x\x07.csv"))
+    assert "\x1b" not in line and "\x07" not in line
+    assert "/in/\\x1b[2Jx\\x1b]8;;http://x\\x07.csv" in line
