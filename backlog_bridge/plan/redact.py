@@ -338,7 +338,8 @@ _STAFF = re.compile(
     r"(?<![\w\]])(?i:agents?|reps?|representatives?|advisou?rs?|advisers?|associates?|supervisors?|managers?"
     r"|specialists?|technicians?|consultants?|operators?|officers?|assistants?|clerks?|cashiers?|drivers?"
     r"|(?:wo)?m[ae]n|lady|guy|person|someone|somebody|named|name\s{1,3}was)"
-    r"(?:\s{1,3}named|\s{1,3}called)?(?:\s{1,3}(?i:mrs?|ms|miss|dr)\.?)?"
+    # Atomic: once "Mr." is read it is never taken for the name itself (so a second pass finds nothing).
+    r"(?>(?:\s{1,3}named|\s{1,3}called)?(?:\s{1,3}(?i:mrs?|ms|miss|dr)\.?)?)"
     rf"(?=:?[ \t]{{1,3}}{_NAMES})"
 )
 _DASH_SIGN_OFF = re.compile(rf"(?<!\S)(?:—|–|--?)[ \t]?{_NAMES}[ \t]*[.!]?[ \t]*$", re.MULTILINE)
