@@ -117,12 +117,12 @@ def describe_themes(
     used: set[str] = {label.casefold() for label in phrased if label is not None}
     described = []
     for theme in range(k):
-        ranked = _ranked_terms(terms, scores[theme], p.n_keywords * 4)
+        rows = np.flatnonzero(result.labels == theme)
+        ranked = _within_comments(_ranked_terms(terms, scores[theme], p.n_keywords * 4), [masked[i] for i in rows])
         label = phrased[theme]
         if label is None:
             label = _unique_label(ranked, theme, p.phrase_ratio, used)
             used.add(label.casefold())
-        rows = np.flatnonzero(result.labels == theme)
         quote_rows = pick_quotes(texts, vectors, rows, result.centroids[theme], p)
         described.append(
             ThemeDescription(
@@ -165,6 +165,8 @@ _JOINERS = words(
 # ("can't log in", "keeps logging me out"), though both are stop words.
 _MAY_START = frozenset({"no", "not", "cannot", "never"})
 _MAY_END = frozenset({"in", "out", "up"})
+# A phrase cut just before one of these lacks its complement ("was hard" of "was hard to swallow").
+_NEEDS_MORE = frozenset({"to", "of", "than"})
 
 
 # Words that name no problem by themselves: a phrase made only of these and stop words is vague
@@ -178,6 +180,7 @@ GENERIC_WORDS = words(
     happy unhappy satisfied disappointed meh average sure maybe little bit improvement improvements
     room needs need want wanted issue issues problem problems say says said know knew make makes
     everything anything something nothing day days year years month months week weeks today
+    does do did done doing get gets got getting gotten has have had it's that's there's i'm we're
     """
 )
 
@@ -187,7 +190,8 @@ def candidate_phrases(text: str, min_words: int = 2, max_words: int = 6) -> list
 
     Phrases never cross punctuation or joining words ("and", "but"), never start or end with a stop
     word (so no fragments like "crashes when i"), never hold masked text ("XXXX", digits only), and
-    need a word that names something specific (so never "pretty good" or a lone generic word).
+    stop short of a complement ("was hard" before "to swallow"), and need a word that names something
+    specific (so never "pretty good" or a lone generic word).
     """
     found: list[str] = []
     for fragment in _fragments(text):
@@ -198,7 +202,8 @@ def candidate_phrases(text: str, min_words: int = 2, max_words: int = 6) -> list
                 continue
             for end in range(start + min_words, min(start + max_words, len(words)) + 1):
                 span = folded[start:end]
-                if _may_end(span[-1]) and _specific(span):
+                cut = end < len(words) and folded[end] in _NEEDS_MORE
+                if not cut and _may_end(span[-1]) and _specific(span):
                     found.append(" ".join(words[start:end]))
     return found
 
@@ -287,7 +292,12 @@ def _theme_candidates(texts: Sequence[str], result: ClusterResult, theme: int, p
         if len(kept) < p.phrases_per_length:
             kept.append(folded)
     chosen = [folded for kept in by_length.values() for folded in kept]
-    return [(min(spellings[f].items(), key=lambda item: (-item[1], item[0]))[0], support[f]) for f in chosen]
+    return [(_spelling(spellings[f]), support[f]) for f in chosen]
+
+
+def _spelling(seen: Counter[str]) -> str:
+    # Shouting is rarely the way most people write it: prefer any other spelling, then the commonest.
+    return min(seen.items(), key=lambda item: (item[0].isupper(), -item[1], item[0]))[0]
 
 
 def class_tfidf(
@@ -323,6 +333,13 @@ def _reads_naturally(term: str) -> bool:
     if words[0] in ENGLISH_STOP_WORDS or words[-1] in ENGLISH_STOP_WORDS:
         return False
     return not any(word.isdigit() for word in words)
+
+
+def _within_comments(ranked: list[tuple[str, float]], texts: Sequence[str]) -> list[tuple[str, float]]:
+    # The theme's comments form one c-TF-IDF document, so an n-gram may join the end of one comment
+    # to the start of the next ("slow slow"): keep only terms found inside a single comment.
+    tokens = [" ".join(re.findall(r"\b\w\w+\b", text.lower())) for text in texts]
+    return [(term, score) for term, score in ranked if " " not in term or any(f" {term} " in f" {t} " for t in tokens)]
 
 
 def _ranked_terms(terms: npt.NDArray[np.str_], scores: npt.NDArray[np.float64], top: int) -> list[tuple[str, float]]:

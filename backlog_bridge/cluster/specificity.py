@@ -301,6 +301,9 @@ VAGUE_WORDS = GENERIC_WORDS | words(
     annoyances rough edges clunky switching moving switch alternative alternatives competitor
     friend friends colleague colleagues meet meets met favourite favorite purchase waste cheerful
     specific particular intuitive polish polished did place places
+    it's that's there's here's what's i'm we're you're they're i've we've i'd we'd i'll we'll let's
+    don't doesn't isn't aren't wasn't weren't won't can't cannot couldn't wouldn't shouldn't didn't
+    haven't hasn't
     """
 )
 # Words that state a problem or a request: with a specific word beside them, the clause names what is
