@@ -44,6 +44,7 @@ class LabelParams:
         distinctiveness: weight of (similarity to the own centre - similarity to the nearest other
             centre) in a candidate's score; 0 picks the most central phrase whatever its neighbours.
         support: weight of the share of members that use the phrase.
+        problem: bonus of a phrase that states a problem or request (a `CUE_WORDS` word).
     """
 
     n_keywords: int = 8
@@ -56,6 +57,7 @@ class LabelParams:
     phrases_per_length: int = 5
     distinctiveness: float = 1.0
     support: float = 0.3
+    problem: float = 0.05
 
 
 Encode = Callable[[Sequence[str]], FloatArray]
@@ -184,6 +186,20 @@ GENERIC_WORDS = words(
     """
 )
 
+# Words that state a problem or a request: with a specific word beside them, the clause names what is
+# wrong or wanted ("we need real integrations", "zapier is not enough", "can't export to pdf"); a label phrase with
+# one names the problem rather than only the area ("excel export drops columns" over "excel export").
+CUE_WORDS = words(
+    """
+    need needs needed want wish please add allow let missing lack lacks lacking should would could
+    can't cannot cant couldn't doesn't don't won't isn't aren't wasn't didn't not no never without
+    broken breaks broke fails failed failing crash crashes crashed crashing freezes error errors wrong
+    slow slower expensive pricey overpriced confusing hard harder difficult impossible unable too
+    terrible awful horrible bad poor worst useless rude unhelpful annoying frustrating disappointing
+    unreliable ridiculous sucks suck hate hated
+    """
+)
+
 
 def candidate_phrases(text: str, min_words: int = 2, max_words: int = 6) -> list[str]:
     """Phrases of `min_words`-`max_words` words from one comment, as written (case kept).
@@ -228,6 +244,9 @@ def _may_start(word: str) -> bool:
 
 
 def _may_end(word: str) -> bool:
+    # "the app doesn't" and "it can't" wait for their verb.
+    if word.endswith(("n't", "n’t")) or word == "cannot":
+        return False
     return word in _MAY_END or (word not in ENGLISH_STOP_WORDS and not word.isdigit())
 
 
@@ -242,41 +261,69 @@ def phrase_labels(
 
     Candidates are the phrases most members of a theme use (`phrases_per_length` per length). Each
     is embedded and scored: cosine to the own centre, plus `distinctiveness` x (that minus the cosine
-    to the nearest other centre), plus `support` x the share of members using it. A phrase closer to
-    another theme's centre than to its own is only taken when no other phrase is left. Themes pick in
-    size order and a phrase is used once. None for a theme without any candidate phrase.
+    to the nearest other centre), plus `support` x the share of members using it, plus `problem` when
+    it states a problem or request. A phrase closer to another theme's centre than to its own is only
+    taken when no other phrase is left, after a second look at five times as many candidates of that
+    theme. Themes pick in size order and a phrase is used once. None for a theme without any phrase.
     """
     p = params or LabelParams()
     k = result.n_themes
-    pools: list[list[tuple[str, int]]] = [_theme_candidates(texts, result, theme, p) for theme in range(k)]
-    unique = sorted({phrase.casefold(): phrase for pool in pools for phrase, _ in pool}.values())
-    if not unique:
-        return [None] * k
-    vectors = encode(unique)
-    index = {phrase.casefold(): i for i, phrase in enumerate(unique)}
-    sims = vectors @ result.centroids.T  # (n_phrases, k)
+    pools = [_theme_candidates(texts, result, theme, p, p.phrases_per_length) for theme in range(k)]
+    sims: dict[str, npt.NDArray[np.float32]] = {}
+    _embed_new([phrase for pool in pools for phrase, _ in pool], sims, encode, result.centroids)
+    sizes = np.bincount(result.labels[result.labels != UNTHEMED], minlength=k)
     labels: list[str | None] = []
     used: set[str] = set()
-    sizes = np.bincount(result.labels[result.labels != UNTHEMED], minlength=k)
     for theme in range(k):
-        best: tuple[tuple[bool, float], str] | None = None
-        for phrase, support in pools[theme]:
-            if phrase.casefold() in used:
-                continue
-            row = sims[index[phrase.casefold()]]
-            own = float(row[theme])
-            other = float(np.max(np.delete(row, theme))) if k > 1 else -1.0
-            score = own + p.distinctiveness * (own - other) + p.support * support / max(int(sizes[theme]), 1)
-            key = (own > other, score)
-            if best is None or key > best[0]:
-                best = (key, phrase)
+        best = _best_phrase(pools[theme], theme, sims, used, int(sizes[theme]), p)
+        if best is None or not best[0][0]:
+            wider = _theme_candidates(texts, result, theme, p, 5 * p.phrases_per_length)
+            _embed_new([phrase for phrase, _ in wider], sims, encode, result.centroids)
+            best = _best_phrase(wider, theme, sims, used, int(sizes[theme]), p) or best
         labels.append(best[1] if best else None)
         if best:
             used.add(best[1].casefold())
     return labels
 
 
-def _theme_candidates(texts: Sequence[str], result: ClusterResult, theme: int, p: LabelParams) -> list[tuple[str, int]]:
+def _embed_new(
+    phrases: Sequence[str], sims: dict[str, npt.NDArray[np.float32]], encode: Encode, centroids: FloatArray
+) -> None:
+    """Add each unseen phrase's similarities to every centre to `sims` (keyed by folded text), in one batch."""
+    unseen = sorted({phrase.casefold(): phrase for phrase in phrases if phrase.casefold() not in sims}.values())
+    if unseen:
+        for phrase, row in zip(unseen, encode(unseen) @ centroids.T, strict=True):
+            sims[phrase.casefold()] = row
+
+
+def _best_phrase(
+    pool: Sequence[tuple[str, int]],
+    theme: int,
+    sims: dict[str, npt.NDArray[np.float32]],
+    used: set[str],
+    size: int,
+    p: LabelParams,
+) -> tuple[tuple[bool, float], str] | None:
+    """((retrieves its own centre, score), phrase) of the best unused phrase of the pool."""
+    best: tuple[tuple[bool, float], str] | None = None
+    for phrase, support in pool:
+        folded = phrase.casefold()
+        if folded in used:
+            continue
+        row = sims[folded]
+        own = float(row[theme])
+        other = float(np.max(np.delete(row, theme))) if row.size > 1 else -1.0
+        score = own + p.distinctiveness * (own - other) + p.support * support / max(size, 1)
+        score += p.problem * bool(CUE_WORDS.intersection(folded.split()))
+        key = (own > other, score)
+        if best is None or key > best[0]:
+            best = (key, phrase)
+    return best
+
+
+def _theme_candidates(
+    texts: Sequence[str], result: ClusterResult, theme: int, p: LabelParams, per_length: int
+) -> list[tuple[str, int]]:
     """The theme's most used phrases per length, each with its number of members and commonest spelling."""
     support: Counter[str] = Counter()
     spellings: dict[str, Counter[str]] = {}
@@ -289,7 +336,7 @@ def _theme_candidates(texts: Sequence[str], result: ClusterResult, theme: int, p
     # Most members first, then alphabetical so ties give the same candidates every run.
     for folded in sorted(support, key=lambda f: (-support[f], f)):
         kept = by_length.setdefault(folded.count(" ") + 1, [])
-        if len(kept) < p.phrases_per_length:
+        if len(kept) < per_length:
             kept.append(folded)
     chosen = [folded for kept in by_length.values() for folded in kept]
     return [(_spelling(spellings[f]), support[f]) for f in chosen]

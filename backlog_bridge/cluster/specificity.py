@@ -26,7 +26,7 @@ import numpy.typing as npt
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from backlog_bridge.cluster.clusterer import FloatArray
-from backlog_bridge.cluster.label import GENERIC_WORDS, Encode, words
+from backlog_bridge.cluster.label import CUE_WORDS, GENERIC_WORDS, Encode, words
 
 VAGUE_EXAMPLES = (
     "good",
@@ -303,19 +303,7 @@ VAGUE_WORDS = GENERIC_WORDS | words(
     specific particular intuitive polish polished did place places
     it's that's there's here's what's i'm we're you're they're i've we've i'd we'd i'll we'll let's
     don't doesn't isn't aren't wasn't weren't won't can't cannot couldn't wouldn't shouldn't didn't
-    haven't hasn't
-    """
-)
-# Words that state a problem or a request: with a specific word beside them, the clause names what is
-# wrong or wanted ("we need real integrations", "zapier is not enough", "can't export to pdf").
-CUE_WORDS = words(
-    """
-    need needs needed want wish please add allow let missing lack lacks lacking should would could
-    can't cannot cant couldn't doesn't don't won't isn't aren't wasn't didn't not no never without
-    broken breaks broke fails failed failing crash crashes crashed crashing freezes error errors wrong
-    slow slower expensive pricey overpriced confusing hard harder difficult impossible unable too
-    terrible awful horrible bad poor worst useless rude unhelpful annoying frustrating disappointing
-    unreliable ridiculous sucks suck hate hated
+    haven't hasn't somewhat exciting smooth smoother fancy spectacular stellar flawless
     """
 )
 
