@@ -284,3 +284,30 @@ def test_labels_keywords_and_quotes_hold_no_personal_data(engine, embedder, tmp_
             assert token not in words, (token, theme.label, theme.keywords)
     quotes = [q["text"] for t in login for q in t.quotes]
     assert any("[" in q for q in quotes)  # quotes keep the token, so a reader sees something was removed
+
+
+def test_cli_themes_use_the_team_redaction_rules(tmp_path, store_url):
+    from backlog_bridge.store.db import open_store
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "redaction.toml").write_text('[[pattern]]\nname = "ticket"\nregex = "ACME-\\\\d+"\n', encoding="utf-8")
+    settings = tmp_path / "settings.toml"
+    settings.write_text(
+        f'database_url = "{store_url}"\nrules_dir = "rules"\n[ingest]\nuse_sample_data = false\n', encoding="utf-8"
+    )
+    day = NOW - timedelta(days=3)
+    tickets = [(f"login fails again, see ticket ACME-{4410 + i}", 2, day + timedelta(hours=i)) for i in range(8)]
+    engine = open_store(store_url)
+    import_file(engine, write_export(tmp_path / "t.csv", base_comments() + tickets), IngestSettings(), now=NOW)
+    result = CliRunner().invoke(
+        app, ["--config", str(settings), "themes", "--as-of", "2026-06-29", "--format", "json"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    with Session(engine) as session:
+        themes = list(session.exec(select(Theme)))
+    texts = [t.label for t in themes] + [k for t in themes for k in t.keywords]
+    texts += [q["text"] for t in themes for q in t.quotes]
+    assert any("ticket [redacted]" in text for text in texts)  # the team's pattern ran, on quotes too
+    assert not any("acme-44" in text.lower() or "redacted" in text.lower().split() for text in texts[: len(themes)])
+    assert not any("44" in text for text in texts)
