@@ -301,7 +301,9 @@ def test_cli_themes_use_the_team_redaction_rules(tmp_path, store_url):
     engine = open_store(store_url)
     import_file(engine, write_export(tmp_path / "t.csv", base_comments() + tickets), IngestSettings(), now=NOW)
     result = CliRunner().invoke(
-        app, ["--config", str(settings), "themes", "--as-of", "2026-06-29", "--format", "json"], catch_exceptions=False
+        app,
+        ["--config", str(settings), "themes", "update", "--as-of", "2026-06-29", "--format", "json"],
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     with Session(engine) as session:
