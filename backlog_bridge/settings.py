@@ -108,6 +108,12 @@ class ThemeSettings(Section):
     merge_similarity: float = Field(default=0.7, ge=0.0, le=1.0)
     """Themes whose centres are at least this similar, once the direction all comments share is removed,
     are one theme (1.0: never merge automatically)."""
+    vague_apart: bool = True
+    """Praise and vague remarks ("pretty good", "does the job") go to the no-specific-reason bucket, counted
+    in reports and never themed; false themes every comment."""
+    vague_margin: float = Field(default=0.1, ge=-1.0, le=1.0)
+    """A comment whose meaning is closer to vague examples than to specific ones by more than this is
+    vague; higher keeps more comments in themes."""
     granularity: float | None = Field(default=None, gt=0.0)
     """Unset (the default): the number of themes is chosen from the data (Ward merging stops where merges
     cost clearly more than in the same comments with their structure shuffled away). A number fixes the

@@ -30,7 +30,7 @@ from backlog_bridge.cluster.identity import IdentityParams, IdentityUpdate, Know
 from backlog_bridge.cluster.label import ThemeDescription, describe_themes
 from backlog_bridge.cluster.prepare import is_actionable
 from backlog_bridge.cluster.sklearn import ClusterParams, SklearnClusterer
-from backlog_bridge.cluster.specificity import SpecificityJudge
+from backlog_bridge.cluster.specificity import SpecificityJudge, SpecificityParams
 from backlog_bridge.embed.cache import CachedEmbedder
 from backlog_bridge.embed.embedder import Embedder
 from backlog_bridge.errors import BacklogBridgeError
@@ -107,8 +107,11 @@ def update_themes(
     for comment in comments:
         (actionable if is_actionable(comment.text) else skipped).append(comment)
     cached = CachedEmbedder(embedder, engine)
-    judge = SpecificityJudge(cached.encode)
-    flags = judge.vague([c.text for c in actionable])
+    if not settings.vague_apart:
+        flags = [False] * len(actionable)
+    else:
+        judge = SpecificityJudge(cached.encode, SpecificityParams(margin=settings.vague_margin))
+        flags = judge.vague([c.text for c in actionable])
     vague = [c for c, flag in zip(actionable, flags, strict=True) if flag]
     actionable = [c for c, flag in zip(actionable, flags, strict=True) if not flag]
     vectors = cached.encode([c.text for c in actionable])

@@ -79,19 +79,30 @@ def real_embedder(batch_size: int = 64) -> object:
 
 
 class LookupEmbedder:
-    """An `Embedder` answering from precomputed vectors (same model name), counting what it was asked."""
+    """An `Embedder` answering from precomputed vectors (same model name), counting what it was asked.
 
-    def __init__(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+    Texts that are not comments (the specificity judge's examples, label candidate phrases) go to
+    `fallback`, memoised, so they too come out byte-identical in every run of the process.
+    """
+
+    def __init__(self, texts: Sequence[str], vectors: np.ndarray, fallback: object | None = None) -> None:
         self.name = MODEL
         self.dim = int(vectors.shape[1])
         self._by_text = {text: vectors[i] for i, text in enumerate(texts)}
+        self._fallback = fallback
         self.asked = 0
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Vectors of `texts`; every text must be one of the precomputed ones."""
+        """Vectors of `texts`: precomputed ones, others from the fallback model (once each)."""
         self.asked += len(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        missing = sorted({t for t in texts if t not in self._by_text})
+        if missing:
+            if self._fallback is None:
+                raise KeyError(f"{len(missing)} texts were not precomputed, e.g. {missing[0]!r}")
+            vectors = self._fallback.encode(missing)  # type: ignore[attr-defined]
+            self._by_text.update(zip(missing, vectors, strict=True))
         return np.stack([self._by_text[t] for t in texts]).astype(np.float32)
 
 

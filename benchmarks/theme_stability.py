@@ -169,7 +169,7 @@ def main() -> None:
     comments = make_comments(texts, seed=0)
     settings = ThemeSettings()
     model = real_embedder()
-    lookup = LookupEmbedder(texts, embed(texts, key, args.cache_dir))
+    lookup = LookupEmbedder(texts, embed(texts, key, args.cache_dir), fallback=model)
     print(f"{len(comments)} CLINC150 comments (test + oos), all detractor/passive, in one 90-day window\n")
 
     ari, same = shuffle_test(comments, model, settings, "real model (cold cache each)")  # type: ignore[arg-type]

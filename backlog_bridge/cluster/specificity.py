@@ -320,7 +320,7 @@ class SpecificityParams:
     """
 
     k: int = 3
-    margin: float = 0.0
+    margin: float = 0.1
     specific_words: int = 4
 
 
