@@ -401,9 +401,13 @@ def run(ctx: typer.Context) -> None:
         out.print(f"stopped before {summary.stopped_before}: the next run completes the work", highlight=False)
     for error in summary.errors:
         err.print(f"[red]error[/red] {error}", highlight=False)
-    out.print(f"run {summary.run_id} {'ok' if summary.ok else 'failed'}; store: {_where(settings)}", highlight=False)
+    out.print(f"run {summary.run_id} {summary.headline}; store: {_where(settings)}", markup=False, highlight=False)
     if not summary.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(RUN_EXIT_CODES[summary.status])
+
+
+RUN_EXIT_CODES = {"ok": 0, "failed": 1, "stopped": 1, "partial": 3}
+"""`run`'s exit code per run status: a partial run (an unreadable file, themes left pending) is not ok."""
 
 
 def _where(settings: Settings) -> str:
