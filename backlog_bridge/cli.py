@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from backlog_bridge import __version__, logs, pipeline
@@ -34,7 +35,7 @@ from backlog_bridge.plan.model import PlanItem
 from backlog_bridge.plan.present import impact_text, plan_json, plan_markdown, target_text
 from backlog_bridge.settings import Settings, load_settings
 from backlog_bridge.store import repo
-from backlog_bridge.store.db import open_store, redact_url
+from backlog_bridge.store.db import open_store, redact_url, store_fault
 from backlog_bridge.store.lock import run_lock
 from backlog_bridge.sync.engine import SyncReport
 
@@ -52,6 +53,9 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         except BacklogBridgeError as error:
             err.print(f"[red]error:[/red] {error}", highlight=False)
             raise typer.Exit(2 if isinstance(error, ConfigError) else 1) from None
+        except SQLAlchemyError as error:  # disk full, read-only, database gone: one line, no row values
+            err.print(f"[red]error:[/red] {store_fault(error)}", highlight=False)
+            raise typer.Exit(1) from None
 
     return wrapper
 

@@ -21,6 +21,49 @@ def redact_url(url: str) -> str:
     return mask_url_passwords(url)
 
 
+_FAULTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("readonly", "read-only", "read only"),
+        "the database is read-only: give this user write access to the database (and, for SQLite, its folder); "
+        "read-only commands (nps, runs, quarantine list, plan, report, themes --no-update) still work",
+    ),
+    (
+        ("disk is full", "disk full", "no space left", "database or disk is full"),
+        "the disk holding the database is full: free space or move the database, then run again "
+        "(what this command was writing was rolled back; nothing is half-written)",
+    ),
+    (
+        ("unable to open", "no such table", "disk i/o error", "connection refused", "could not connect",
+         "failed to resolve host", "timeout expired",
+         "server closed the connection", "terminating connection", "connection is closed", "does not exist"),
+        "the database went away or cannot be opened: check that the file or server is there and reachable, "
+        "then run again (the next run completes the work)",
+    ),
+    (
+        ("database is locked",),
+        "the database is locked by another process for too long: try again when it has finished",
+    ),
+)  # fmt: skip
+
+
+def store_fault(error: SQLAlchemyError, url: str | None = None) -> StoreError:
+    """One line naming a database fault and what to do; never the SQL's values (customer data).
+
+    Only the driver's error class and our own wording are shown: a driver message can quote a row
+    ("Key (id)=(...) already exists").
+    """
+    original = getattr(error, "orig", None) or error
+    text = str(original).lower()
+    where = f" ({redact_url(url)})" if url else ""
+    for needles, advice in _FAULTS:
+        if any(needle in text for needle in needles):
+            return StoreError(f"database error{where}: {advice}")
+    return StoreError(
+        f"database error{where}: {type(original).__name__}; nothing was half-written (the change was rolled back); "
+        "run `backlog-bridge doctor` to check the database"
+    )
+
+
 def make_engine(url: str) -> Engine:
     """An engine for SQLite (WAL, foreign keys, busy timeout) or PostgreSQL (psycopg 3)."""
     if url.startswith("postgresql://"):
@@ -33,7 +76,7 @@ def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(url, **kwargs)
     except (SQLAlchemyError, ImportError, ValueError) as error:
-        raise StoreError(f"cannot use database {redact_url(url)}: {error}") from error
+        raise StoreError(f"cannot use database {redact_url(url)}: {mask_url_passwords(str(error))}") from error
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -60,7 +103,7 @@ def upgrade(engine: Engine) -> None:
     try:
         command.upgrade(alembic_config(engine), "head")
     except SQLAlchemyError as error:
-        raise StoreError(f"cannot migrate database {redact_url(str(engine.url))}: {error}") from error
+        raise store_fault(error, engine.url.render_as_string()) from error
 
 
 def open_store(url: str) -> Engine:
