@@ -30,6 +30,7 @@ from backlog_bridge.plan.redact import Redactor
 from backlog_bridge.plan.rules import Rules, load_rules
 from backlog_bridge.settings import Settings
 from backlog_bridge.store import repo
+from backlog_bridge.store.db import store_fault
 from backlog_bridge.store.tables import utcnow
 from backlog_bridge.sync.engine import Note, SyncReport, post_notes
 from backlog_bridge.sync.tracker import IssueRef
@@ -139,11 +140,18 @@ def run_once(
                 stage()
     except BaseException as error:  # closed as such, then raised on: a run never stays "running"
         interrupted = isinstance(error, KeyboardInterrupt | SystemExit)
-        summary.errors.append(f"{current}: {'interrupted' if interrupted else f'unexpected {type(error).__name__}'}")
+        summary.errors.append(f"{current}: {_reason(error) if not interrupted else 'interrupted'}")
         _finish(engine, summary, "interrupted" if interrupted else "failed")
         raise
     _finish(engine, summary, summary.status)
     return summary
+
+
+def _reason(error: BaseException) -> str:
+    """A stage's unexpected failure in one line, without a driver's message (it can quote a row)."""
+    if isinstance(error, SQLAlchemyError):
+        return str(store_fault(error))
+    return f"unexpected {type(error).__name__}"
 
 
 def _finish(engine: Engine, summary: RunSummary, status: str) -> None:

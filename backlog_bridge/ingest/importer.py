@@ -361,7 +361,7 @@ def _identifier(values: Mapping[str, Any], column: str | None, what: str, limit:
         return None
     raw = values[column]
     if isinstance(raw, str) and has_controls(raw):
-        raise RowError(f"{what} {show_controls(raw[:60])!r} holds control characters")
+        raise RowError(f"{what} '{show_controls(raw[:60])}' holds control characters")
     text = clean_text(raw)
     if text is not None and len(text) > limit:
         raise RowError(f"{what} is {len(text):,} characters long (at most {limit})")

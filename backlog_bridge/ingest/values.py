@@ -132,8 +132,9 @@ def _as_float(value: int | float) -> float:
 
 
 def _from_number(number: float) -> datetime:
+    shown = _clip(f"{number:.15g}")
     if not math.isfinite(number) or number < 0:
-        raise RowError(f"date {_clip(repr(number))} is not a date")
+        raise RowError(f"date {shown} is not a date")
     if 20_000 <= number < 100_000:  # Excel serial day numbers (1954-2173)
         return EXCEL_EPOCH + timedelta(days=number)
     if number > 1e15:  # Unix microseconds
@@ -142,7 +143,7 @@ def _from_number(number: float) -> datetime:
         number /= 1000.0
     if 1e8 < number < _MAX_EPOCH:  # Unix seconds
         return datetime.fromtimestamp(number, UTC)
-    raise RowError(f"date {_clip(repr(number))} is neither a Unix timestamp nor an Excel date number")
+    raise RowError(f"date {shown} is neither a Unix timestamp nor an Excel date number")
 
 
 def _from_text(text: str, dayfirst: bool | None, default_tz: tzinfo) -> datetime:
