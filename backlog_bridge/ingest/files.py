@@ -31,7 +31,6 @@ MAX_JSON_DEPTH = 64
 MAX_JSON_INT_DIGITS = 40
 """JSON integers longer than this are kept as text (Python refuses ints over 4,300 digits; none is a score)."""
 _TOO_DEEP = "\x00backlog-bridge:nested-too-deep"
-_MARKER_JSON = json.dumps(_TOO_DEEP)[1:-1]
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]++|\\.)*+"|[\[\]{}]')
 
 
@@ -118,12 +117,13 @@ def decode(path: Path, data: bytes) -> tuple[str, str, list[str]]:
         pass
     lines = body.splitlines(keepends=True)
     foreign = [number for number, line in enumerate(lines, start=1) if not _is_utf8(line)]
+    foreign_lines = set(foreign)
     fallback = _fallback_encoding(b"".join(lines[number - 1] for number in foreign))
     if len(foreign) == len(lines) and not bom:  # the whole file is in another charset
         notice = f"{path}: not UTF-8; read as {_describe(fallback)}"
         return body.decode(fallback, errors="replace"), fallback, [notice]
     text = "".join(
-        line.decode(fallback, errors="replace") if number in set(foreign) else line.decode("utf-8")
+        line.decode(fallback, errors="replace") if number in foreign_lines else line.decode("utf-8")
         for number, line in enumerate(lines, start=1)
     )
     shown = ", ".join(str(number) for number in foreign[:10]) + (" …" if len(foreign) > 10 else "")
@@ -265,7 +265,10 @@ def loads_bounded(text: str) -> Any:
     The marker makes the record holding it a quarantined one (see `_json_record`); the rest of the
     file still imports. Raises json.JSONDecodeError like json.loads.
     """
-    return json.loads(_cut_deep(text), parse_int=_bounded_int)
+    try:
+        return json.loads(text, parse_int=_bounded_int)
+    except RecursionError:  # the parser gave up cleanly; parse again without the deep parts
+        return json.loads(_cut_deep(text), parse_int=_bounded_int)
 
 
 def _bounded_int(digits: str) -> int | str:
@@ -274,8 +277,6 @@ def _bounded_int(digits: str) -> int | str:
 
 def _cut_deep(text: str) -> str:
     """Text with each array/object nested deeper than MAX_JSON_DEPTH replaced by a marker string."""
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return text
     depth, cut_from, pieces, kept_to = 0, -1, [], 0
     for token in _JSON_TOKENS.finditer(text):
         char = token.group()[0]
@@ -336,13 +337,27 @@ def _read_json_lines(path: Path, text: str) -> tuple[Layout, list[RawRecord]]:
 
 
 def _json_record(number: int, item: Any, raw: str | None = None) -> RawRecord:
-    text = raw if raw is not None else json.dumps(item, ensure_ascii=False, default=str)
-    if _MARKER_JSON in json.dumps(item, default=str):
-        shown = text.replace(f'"{_MARKER_JSON}"', '"…(cut: nested too deep)"')
+    if _too_deep(item):  # checked first: serialising or flattening it would recurse as deep
+        shown = raw if raw is not None else "(a JSON record nested too deep to show)"
         return RawRecord(number, {}, shown, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    text = raw if raw is not None else json.dumps(item, ensure_ascii=False, default=str)
     if not isinstance(item, dict):
         return RawRecord(number, {}, text, f"expected a JSON object, found {type(item).__name__}")
     return RawRecord(number, flatten_json_record(item), text)
+
+
+def _too_deep(item: Any) -> bool:
+    """Nesting past MAX_JSON_DEPTH, or a part `_cut_deep` replaced; walked without recursion."""
+    stack: list[tuple[Any, int]] = [(item, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+        elif node == _TOO_DEEP:
+            return True
+    return False
 
 
 def _json_layout(records: Sequence[RawRecord]) -> Layout:

@@ -127,3 +127,18 @@ def test_a_file_name_with_undecodable_bytes_is_stored(engine, tmp_path):
 
     assert (result.new, result.quarantined) == (1, 1)
     assert _rows(engine, QuarantinedRow)[0].path.endswith("caf\ufffd.csv")
+
+
+def test_the_ingest_command_reports_the_corpus_without_a_traceback(settings_file):
+    from typer.testing import CliRunner
+
+    from backlog_bridge.cli import app
+
+    result = CliRunner().invoke(app, ["--config", str(settings_file), "ingest", str(CORPUS)])
+
+    assert result.exit_code == 1  # some files cannot be read at all: said, not raised
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    for name, want in EXPECTED.items():
+        if want.get("error"):
+            assert f"{name}:" in result.output.replace("\n", ""), name
