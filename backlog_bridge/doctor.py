@@ -24,7 +24,7 @@ from backlog_bridge.errors import BacklogBridgeError, TrackerTerminalError, Trac
 from backlog_bridge.logs import mask_url_passwords, scrub, secret_values
 from backlog_bridge.plan.rules import check_rules
 from backlog_bridge.settings import ScheduleSettings, Settings
-from backlog_bridge.store.db import alembic_config, make_engine, redact_url
+from backlog_bridge.store.db import alembic_config, make_engine, redact_url, sqlite_path
 from backlog_bridge.store.lock import current_holder, utcnow
 from backlog_bridge.worker import cron_trigger
 
@@ -151,7 +151,7 @@ def check_database(url: str) -> Check:
     """Connect, and compare the schema revision with the code's newest migration (nothing is written)."""
     where = redact_url(url)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        path = Path(url.removeprefix("sqlite:///").removeprefix("file:").split("?")[0])  # URI form too (mode=ro)
+        path = Path(sqlite_path(url))
         if not path.is_file():
             return Check(
                 "database", Status.WARN, f"{where}: no database yet", "`backlog-bridge run` creates it on first use"

@@ -106,10 +106,18 @@ def upgrade(engine: Engine) -> None:
         raise store_fault(error, engine.url.render_as_string()) from error
 
 
+def sqlite_path(url: str) -> str:
+    """The file of a sqlite:/// URL, also in URI form (sqlite:///file:/path/x.db?mode=ro&uri=true)."""
+    path = url.removeprefix("sqlite:///")
+    if path.startswith("file:"):
+        path = path.removeprefix("file:").split("?")[0]
+    return path
+
+
 def open_store(url: str) -> Engine:
     """Engine for `url` with the schema migrated to the newest version."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        Path(sqlite_path(url)).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
     upgrade(engine)
     return engine

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from backlog_bridge.cli import app
 from backlog_bridge.ingest.importer import import_file
 from backlog_bridge.settings import IngestSettings
-from backlog_bridge.store.db import make_engine, open_store, store_fault
+from backlog_bridge.store.db import make_engine, open_store, sqlite_path, store_fault
 from backlog_bridge.store.tables import ImportBatch, Response
 
 runner = CliRunner()
@@ -99,3 +99,12 @@ def test_a_database_that_went_away_is_named_without_its_password():
         pass
     message = str(store_fault(caught.value, url))
     assert "went away or cannot be opened" in message and "s3cret-pw" not in message and "\n" not in message
+
+
+def test_the_uri_form_of_a_sqlite_url_names_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert sqlite_path(f"sqlite:///file:{tmp_path}/a/b.db?mode=ro&uri=true") == f"{tmp_path}/a/b.db"
+    assert sqlite_path("sqlite:///relative/x.db") == "relative/x.db"
+    open_store(f"sqlite:///{tmp_path}/s.db").dispose()
+    open_store(f"sqlite:///file:{tmp_path}/s.db?mode=ro&uri=true").dispose()
+    assert not (tmp_path / "file:").exists()  # no folder named after the URI scheme
