@@ -112,3 +112,30 @@ def test_an_unreachable_tracker_makes_the_run_partial_with_themes_pending(tmp_pa
     record = repo.runs(engine)[0]
     assert record.status == "partial" and "tracker unreachable" in record.error
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_the_run_command_says_partial_and_exits_3_for_an_unreadable_inbox_file(tmp_path, store_url):
+    from typer.testing import CliRunner
+
+    from backlog_bridge.cli import app
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "good.csv").write_text("id,score,date,comment\ng1,9,2026-03-01,fine\n", encoding="utf-8")
+    (inbox / "broken.json").write_text('[{"id": 1,', encoding="utf-8")
+    path = tmp_path / "settings.toml"
+    path.write_text(
+        f'database_url = "{store_url}"\n[ingest]\nuse_sample_data = false\ninboxes = ["{inbox}"]\n'
+        "[report]\nenabled = false\n",
+        encoding="utf-8",
+    )
+
+    result = CliRunner().invoke(app, ["--config", str(path), "run"])
+
+    assert result.exit_code == RUN_EXIT_CODES["partial"] == 3, result.output
+    assert "partial: ingest:" in result.output and "broken.json" in result.output
+    engine = open_store(store_url)
+    record = repo.runs(engine)[0]
+    assert record.status == "partial" and record.counts["new"] == 1
+    engine.dispose()
