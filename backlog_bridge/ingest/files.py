@@ -68,6 +68,8 @@ def read_export(path: Path, max_bytes: int | None = None) -> ParsedFile:
     Raises:
         IngestError: the file is missing, empty, binary, too large or not parseable at all.
     """
+    if path.exists() and not path.is_file():  # reading a pipe or a device would block or never end
+        raise IngestError(str(path), "not a regular file (a folder, pipe or device): name an export file")
     try:
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:

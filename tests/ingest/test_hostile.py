@@ -7,6 +7,7 @@ or fails alone with one reason; nothing raises, and the counts add up.
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -142,3 +143,12 @@ def test_the_ingest_command_reports_the_corpus_without_a_traceback(settings_file
     for name, want in EXPECTED.items():
         if want.get("error"):
             assert f"{name}:" in result.output.replace("\n", ""), name
+
+
+def test_a_pipe_or_device_named_on_the_command_line_is_refused_not_read(engine, tmp_path):
+    pipe = tmp_path / "export.csv"
+    os.mkfifo(pipe)  # reading it would block forever
+
+    results = import_paths(engine, [pipe, Path("/dev/zero")], IngestSettings(), now=NOW)
+
+    assert all(r.error and "not a regular file" in r.error for r in results)
