@@ -185,6 +185,11 @@ def import_file(
     except IngestError as error:
         result.error = error.reason
         return _failed(engine, result, parsed.sha256)
+    except (ValueError, OverflowError, RecursionError, LookupError, TypeError) as error:
+        log.debug("ingest.file-unreadable", exc_info=True)
+        failed = ImportResult(shown_path, source_name, vendor=parsed.layout.vendor, notices=parsed.notices)
+        failed.error = f"file could not be read ({type(error).__name__}); nothing imported from it"
+        return _failed(engine, failed, parsed.sha256)
     try:
         _store(engine, parsed, result, rows, rejects)
     except (DataError, IntegrityError) as error:  # a value our checks missed: the file fails alone, unwritten
@@ -318,7 +323,7 @@ def infer_dayfirst(values: Iterable[Any]) -> bool | None:
     for value in values:
         text = str(value or "").strip()
         parts = text.replace(".", "/").split("/")
-        if len(parts) >= 3 and parts[0].isdigit() and parts[1].isdigit():
+        if len(parts) >= 3 and parts[0].isdecimal() and parts[1].isdecimal():  # not isdigit: int("²") fails
             if int(parts[0]) > 12:
                 return True
             if int(parts[1]) > 12:

@@ -51,8 +51,9 @@ def main() -> None:
         "text_dates.csv",
         HEADER
         + good("td")
-        + 'td-1,8,"March 4, 2026",words\ntd-2,8,4 Mar 2026 10:15,words\ntd-3,8,4 Mar 2126,future\ntd-4,8,March,no day or year\ntd-5,8,"Jan 1, 1901",too old\n',
-        7,
+        + 'td-1,8,"March 4, 2026",words\ntd-2,8,4 Mar 2026 10:15,words\ntd-3,8,4 Mar 2126,future\ntd-4,8,March,no day or year\ntd-5,8,"Jan 1, 1901",too old\n'
+        + "td-6,8,²/3/2026,superscript digit\n",
+        8,
         4,
     )
     csv_file(
