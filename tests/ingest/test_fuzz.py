@@ -75,12 +75,15 @@ JSONISH = st.recursive(
 
 def _files():
     raw = st.binary(max_size=400).map(lambda data: (".csv", data))
-    csv_text = st.lists(
-        st.lists(
-            st.one_of(st.text(max_size=15), st.sampled_from(["9", "2026-03-01", '"', "\x00", "\r\n"])), max_size=5
-        ),
-        max_size=6,
-    ).map(
+    cell = st.one_of(st.text(max_size=15), st.sampled_from(["9", "2026-03-01", '"', "\x00", "\r\n", ""]))
+    date_cell = st.one_of(
+        cell,
+        st.from_regex(r"[0-9²³٣߂]{1,2}[/.][0-9²³٣]{1,2}[/.][0-9]{2,4}( [0-9]{1,2}:[0-9]{2})?", fullmatch=True),
+        st.from_regex(r"[0-9]{1,2} (Mar|March|Foo) [0-9]{1,5}", fullmatch=True),
+    )
+    row = st.tuples(cell, st.one_of(cell, st.integers(-5, 15).map(str)), date_cell, cell).map(list)
+    ragged = st.lists(cell, max_size=6)
+    csv_text = st.lists(st.one_of(row, ragged), max_size=6).map(
         lambda rows: (
             ".csv",
             ("id,score,date,comment\n" + "\n".join(",".join(r) for r in rows)).encode("utf-8", "surrogatepass"),
@@ -93,7 +96,7 @@ def _files():
     )
     json_records = records.map(lambda items: (".json", json.dumps(items).encode()))
     json_lines = records.map(lambda items: (".jsonl", "\n".join(json.dumps(i) for i in items).encode()))
-    return st.one_of(raw, csv_text, json_doc, json_records, json_lines)
+    return st.one_of(raw, csv_text, json_doc, json_records, json_lines), csv_text
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +108,7 @@ def fuzz_store(tmp_path_factory):
 
 @pytest.mark.slow
 @SETTLE
-@given(_files())
+@given(_files()[0])
 def test_readers_answer_or_refuse_the_whole_file(tmp_path_factory, file):
     suffix, data = file
     path = tmp_path_factory.mktemp("read") / f"export{suffix}"
@@ -120,10 +123,23 @@ def test_readers_answer_or_refuse_the_whole_file(tmp_path_factory, file):
 
 @pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(_files())
+@given(_files()[0])
 def test_import_never_raises_and_counts_add_up(fuzz_store, tmp_path_factory, file):
     suffix, data = file
     path: Path = tmp_path_factory.mktemp("import") / f"export{suffix}"
+    path.write_bytes(data)
+
+    result = import_file(fuzz_store, path, IngestSettings(), now=NOW)
+
+    assert result.error is not None or result.adds_up
+
+
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_files()[1])
+def test_csv_import_never_raises_whatever_the_date_column_holds(fuzz_store, tmp_path_factory, file):
+    suffix, data = file
+    path: Path = tmp_path_factory.mktemp("csv") / f"export{suffix}"
     path.write_bytes(data)
 
     result = import_file(fuzz_store, path, IngestSettings(), now=NOW)
