@@ -323,7 +323,8 @@ def infer_dayfirst(values: Iterable[Any]) -> bool | None:
     for value in values:
         text = str(value or "").strip()
         parts = text.replace(".", "/").split("/")
-        if len(parts) >= 3 and parts[0].isdecimal() and parts[1].isdecimal():  # not isdigit: int("²") fails
+        day_or_month = [part for part in parts[:2] if part.isdecimal() and len(part) <= 2]  # int("²") fails
+        if len(parts) >= 3 and len(day_or_month) == 2:
             if int(parts[0]) > 12:
                 return True
             if int(parts[1]) > 12:

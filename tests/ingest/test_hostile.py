@@ -152,3 +152,11 @@ def test_a_pipe_or_device_named_on_the_command_line_is_refused_not_read(engine, 
     results = import_paths(engine, [pipe, Path("/dev/zero")], IngestSettings(), now=NOW)
 
     assert all(r.error and "not a regular file" in r.error for r in results)
+
+
+def test_day_first_inference_skips_what_is_not_a_day_or_month():
+    from backlog_bridge.ingest.importer import infer_dayfirst
+
+    assert infer_dayfirst(["1" * 5000 + "/1/2026", "²/3/2026", "13/1/2026"]) is True
+    assert infer_dayfirst(["٣/13/2026"]) is False  # Arabic-Indic three: a real digit
+    assert infer_dayfirst(["1" * 5000 + "/1/2026"]) is None
