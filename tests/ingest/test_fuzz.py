@@ -1,4 +1,7 @@
-"""Property tests: whatever a cell or a file holds, parsers and readers answer or refuse with a reason."""
+"""Property tests: whatever a cell or a file holds, parsers and readers answer or refuse with a reason.
+
+Imports run on both databases (the engine fixture: SQLite and PostgreSQL), one store per test.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ from backlog_bridge.ingest.files import read_export
 from backlog_bridge.ingest.importer import import_file
 from backlog_bridge.ingest.values import RowError, clean_text, parse_score, parse_timestamp
 from backlog_bridge.settings import IngestSettings
-from backlog_bridge.store.db import open_store
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 CELLS = st.one_of(
@@ -99,13 +101,6 @@ def _files():
     return st.one_of(raw, csv_text, json_doc, json_records, json_lines), csv_text
 
 
-@pytest.fixture(scope="module")
-def fuzz_store(tmp_path_factory):
-    engine = open_store(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'store.db'}")
-    yield engine
-    engine.dispose()
-
-
 @pytest.mark.slow
 @SETTLE
 @given(_files()[0])
@@ -124,12 +119,12 @@ def test_readers_answer_or_refuse_the_whole_file(tmp_path_factory, file):
 @pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(_files()[0])
-def test_import_never_raises_and_counts_add_up(fuzz_store, tmp_path_factory, file):
+def test_import_never_raises_and_counts_add_up(engine, tmp_path_factory, file):
     suffix, data = file
     path: Path = tmp_path_factory.mktemp("import") / f"export{suffix}"
     path.write_bytes(data)
 
-    result = import_file(fuzz_store, path, IngestSettings(), now=NOW)
+    result = import_file(engine, path, IngestSettings(), now=NOW)
 
     assert result.error is not None or result.adds_up
 
@@ -137,11 +132,11 @@ def test_import_never_raises_and_counts_add_up(fuzz_store, tmp_path_factory, fil
 @pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(_files()[1])
-def test_csv_import_never_raises_whatever_the_date_column_holds(fuzz_store, tmp_path_factory, file):
+def test_csv_import_never_raises_whatever_the_date_column_holds(engine, tmp_path_factory, file):
     suffix, data = file
     path: Path = tmp_path_factory.mktemp("csv") / f"export{suffix}"
     path.write_bytes(data)
 
-    result = import_file(fuzz_store, path, IngestSettings(), now=NOW)
+    result = import_file(engine, path, IngestSettings(), now=NOW)
 
     assert result.error is not None or result.adds_up
