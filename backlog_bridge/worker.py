@@ -20,7 +20,7 @@ import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, inspect
@@ -355,7 +356,8 @@ def _watch_signals(read_end: int, scheduler: BlockingScheduler, stop: StopSignal
                 )
                 stop.request()
                 if scheduler.running:  # else it has not started: _on_start sees the request
-                    scheduler.shutdown(wait=False)
+                    with suppress(SchedulerNotRunningError):  # it stopped in between
+                        scheduler.shutdown(wait=False)
     finally:
         os.close(read_end)
 
