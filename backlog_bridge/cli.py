@@ -19,24 +19,26 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from backlog_bridge import __version__, logs, pipeline
+from backlog_bridge import output as ui
 from backlog_bridge import themes as theme_stage
 from backlog_bridge.classify import NpsGroup, nps_breakdown, z_for
 from backlog_bridge.embed.embedder import Embedder
-from backlog_bridge.errors import BacklogBridgeError, ConfigError
+from backlog_bridge.errors import BacklogBridgeError, ConfigError, RulesError
 from backlog_bridge.ingest.importer import ImportResult, import_paths
+from backlog_bridge.output import OutputFormat, emit_json, safe, say, styled, table
 from backlog_bridge.plan.model import PlanItem
 from backlog_bridge.plan.present import impact_text, plan_json, plan_markdown, target_text
+from backlog_bridge.plan.rules import Rules
 from backlog_bridge.settings import Settings, load_settings
 from backlog_bridge.store import repo
 from backlog_bridge.store.db import open_store, redact_url, store_fault
 from backlog_bridge.store.lock import run_lock
+from backlog_bridge.store.tables import RunRecord
 from backlog_bridge.sync.engine import SyncReport
 
 P = ParamSpec("P")
@@ -51,10 +53,10 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except BacklogBridgeError as error:
-            err.print(f"[red]error:[/red] {error}", highlight=False)
+            ui.error(error)
             raise typer.Exit(2 if isinstance(error, ConfigError) else 1) from None
         except SQLAlchemyError as error:  # disk full, read-only, database gone: one line, no row values
-            err.print(f"[red]error:[/red] {store_fault(error)}", highlight=False)
+            ui.error(store_fault(error))
             raise typer.Exit(1) from None
 
     return wrapper
@@ -66,25 +68,23 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts print literally: "[schedule]" is a settings table, not markup
 )
-quarantine_app = typer.Typer(help="Rows set aside during ingest, with file, line and reason.", no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Rows set aside during ingest, with file, line and reason.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(quarantine_app, name="quarantine")
-rules_app = typer.Typer(help="The team's rules in rules/*.toml.", no_args_is_help=True)
+rules_app = typer.Typer(help="The team's rules in rules/*.toml.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(rules_app, name="rules")
-themes_app = typer.Typer(help="Themes in detractor and passive comments: update, list, show, and a team's decisions.")
+themes_app = typer.Typer(
+    help="Themes in detractor and passive comments. Bare `themes` lists those of the window and changes "
+    "nothing; `themes update` updates them first; `show` and a team's decisions below.",
+    rich_markup_mode=None,
+)
 app.add_typer(themes_app, name="themes")
 
-_WIDTH = None if sys.stdout.isatty() else 160  # pipes and files get full rows, not 80 columns
 logger = logging.getLogger(__name__)
-out = Console(width=_WIDTH)
-err = Console(stderr=True, width=_WIDTH)
-
-
-class OutputFormat(StrEnum):
-    """Machine- or human-readable output."""
-
-    table = "table"
-    json = "json"
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
 
 class PeriodChoice(StrEnum):
@@ -113,12 +113,12 @@ class Context:
 
     def embedder(self, settings: Settings) -> Embedder:
         """The embedding model the settings name (offline; GPU when present and allowed)."""
-        return pipeline.make_embedder(settings, show_progress=out.is_terminal)
+        return pipeline.make_embedder(settings, progress=ui.progress("embedding comments"))
 
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"backlog-bridge {__version__}")
+        say(f"backlog-bridge {__version__}")
         raise typer.Exit()
 
 
@@ -146,7 +146,7 @@ def ingest(
         str | None,
         typer.Option(help="Source name (default: the survey tool recognised, else ingest.default_source)."),
     ] = None,
-    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+    output: FormatOption = OutputFormat.table,
 ) -> None:
     """Import NPS responses; re-importing the same file adds nothing; bad rows go to quarantine."""
     context: Context = ctx.obj
@@ -162,10 +162,13 @@ def ingest(
         counts=_totals(results),
         error="; ".join(f"{r.path}: {r.error}" for r in failed) or None,
     )
+    removed = pipeline.retire_sample(settings, engine)
     if output is OutputFormat.json:
-        out.print_json(json.dumps([_result_json(r) for r in results]))
+        emit_json([_result_json(r) for r in results])
     else:
         _print_imports(results)
+    if removed:
+        ui.note("note", removed)
     if failed:
         raise typer.Exit(1)
 
@@ -194,27 +197,21 @@ def _result_json(result: ImportResult) -> dict[str, Any]:
 
 
 def _print_imports(results: list[ImportResult]) -> None:
-    table = Table("file", "source", "read", "new", "updated", "unchanged", "quarantined", title="ingest")
-    for r in results:
-        table.add_row(
-            r.path,
-            r.source,
-            *(str(getattr(r, k)) for k in ("read", "new", "updated", "unchanged")),
-            str(r.quarantined),
-        )
+    keys = ("read", "new", "updated", "unchanged", "quarantined")
+    rows: list[list[object]] = [[r.path, r.source, *(getattr(r, k) for k in keys)] for r in results]
     if len(results) > 1:
         totals = _totals(results)
-        table.add_row("total", "", *(str(totals[k]) for k in ("read", "new", "updated", "unchanged", "quarantined")))
-    out.print(table)
+        rows.append(["total", "", *(totals[k] for k in keys)])
+    table("ingest", ["file", "source", *keys], rows)
     for r in results:
         if r.error:
-            err.print(f"[red]error[/red] {r.path}: {r.error}", highlight=False)
+            ui.error(f"{r.path}: {r.error}", prefix="error")
         for notice in r.notices:
-            err.print(f"[yellow]note[/yellow] {notice}", highlight=False)
+            ui.note("note", notice)
         for line, reason in r.problems[:20]:
-            err.print(f"[yellow]quarantined[/yellow] {r.path}:{line}: {reason}", highlight=False)
+            ui.note("quarantined", f"{r.path}:{line}: {reason}")
         if len(r.problems) > 20:
-            err.print(f"… and {len(r.problems) - 20} more: see `backlog-bridge quarantine list`", highlight=False)
+            say(f"… and {len(r.problems) - 20} more: see `backlog-bridge quarantine list`", err=True)
 
 
 @quarantine_app.command("list")
@@ -222,23 +219,25 @@ def _print_imports(results: list[ImportResult]) -> None:
 def quarantine_list(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="Show at most this many rows (0 = all).")] = 100,
-    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+    output: FormatOption = OutputFormat.table,
 ) -> None:
     """Show the rows set aside during ingest and why."""
     context: Context = ctx.obj
     engine = context.store(context.settings())
     rows = repo.quarantined_rows(engine, limit or None)
     if output is OutputFormat.json:
-        payload = [{"path": r.path, "line": r.line, "source": r.source, "reason": r.reason, "raw": r.raw} for r in rows]
-        out.print_json(json.dumps(payload))
+        emit_json(
+            [{"path": r.path, "line": r.line, "source": r.source, "reason": r.reason, "raw": r.raw} for r in rows]
+        )
         return
     if not rows:
-        out.print("No quarantined rows.")
+        say("No quarantined rows.")
         return
-    table = Table("file", "line", "reason", "raw (start)", title="quarantined rows")
-    for r in rows:
-        table.add_row(r.path, str(r.line), r.reason, r.raw[:80].replace("\n", "⏎"))
-    out.print(table)
+    table(
+        "quarantined rows",
+        ["file", "line", "reason", "raw (start)"],
+        ([r.path, r.line, r.reason, r.raw[:80].replace("\n", "⏎")] for r in rows),
+    )
 
 
 @app.command()
@@ -250,12 +249,14 @@ def nps(
     ] = None,
     period: Annotated[PeriodChoice | None, typer.Option(help="Split into calendar periods.")] = None,
     since: Annotated[
-        datetime | None, typer.Option(help="First day included (YYYY-MM-DD).", formats=["%Y-%m-%d"])
+        datetime | None,
+        typer.Option(help="First day included (UTC).", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD"),
     ] = None,
     until: Annotated[
-        datetime | None, typer.Option(help="Last day included (YYYY-MM-DD).", formats=["%Y-%m-%d"])
+        datetime | None,
+        typer.Option(help="Last day included (UTC).", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD"),
     ] = None,
-    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+    output: FormatOption = OutputFormat.table,
 ) -> None:
     """NPS with counts and a 95% adjusted-Wald interval; flags small groups and significant changes."""
     context: Context = ctx.obj
@@ -269,7 +270,7 @@ def nps(
         triples, period.value if period else None, settings.nps.min_group_size, z_for(settings.nps.confidence)
     )
     if output is OutputFormat.json:
-        out.print_json(json.dumps(_nps_json(groups, by, period, settings)))
+        emit_json(_nps_json(groups, by, period, settings))
     else:
         _print_nps(groups, by, settings)
 
@@ -327,91 +328,133 @@ def _nps_json(
 
 def _print_nps(groups: list[NpsGroup], by: str | None, settings: Settings) -> None:
     if not groups:
-        out.print("No responses in range. Import some with `backlog-bridge ingest FILE`.")
+        say("No responses in range. Import some with `backlog-bridge ingest FILE`.")
         return
     level = f"{settings.nps.confidence:.0%}"
-    table = Table(
-        by or "group",
-        "period",
-        "n",
-        "promoters",
-        "passives",
-        "detractors",
-        "NPS",
-        f"{level} CI",
-        "change",
-        title=f"NPS (adjusted-Wald {level} intervals)",
-    )
+    rows = []
     for g in groups:
         e = g.estimate
-        nps_text = f"{e.nps:+.1f}" + (" [dim](too few)[/dim]" if g.too_small else "")
-        change = ""
-        if g.change is not None:
-            change = f"{g.change.delta:+.1f}" + (" [bold]*[/bold]" if g.change.significant else "")
-        table.add_row(
-            g.group,
-            g.period or "",
-            str(e.counts.n),
-            str(e.counts.promoters),
-            str(e.counts.passives),
-            str(e.counts.detractors),
-            nps_text,
-            f"{e.low:+.1f} to {e.high:+.1f}",
-            change,
+        change = "" if g.change is None else f"{g.change.delta:+.1f}" + (" *" if g.change.significant else "")
+        rows.append(
+            [
+                g.group,
+                g.period or "",
+                e.counts.n,
+                e.counts.promoters,
+                e.counts.passives,
+                e.counts.detractors,
+                f"{e.nps:+.1f}" + (" (too few)" if g.too_small else ""),
+                f"{e.low:+.1f} to {e.high:+.1f}",
+                change,
+            ]
         )
-    out.print(table)
-    out.print(
+    columns = [by or "group", "period", "n", "promoters", "passives", "detractors", "NPS", f"{level} CI", "change"]
+    table(f"NPS (adjusted-Wald {level} intervals)", columns, rows)
+    say(
         f"(too few) = fewer than {settings.nps.min_group_size} responses; "
-        f"* = change from the previous period significant at {level}.",
-        highlight=False,
+        f"* = change from the previous period significant at {level}."
     )
+
+
+AsOf = Annotated[
+    datetime | None,
+    typer.Option(
+        "--as-of",
+        help="Treat this day (UTC) as today: the analysis window ends with it.",
+        formats=["%Y-%m-%d"],
+        metavar="YYYY-MM-DD",
+    ),
+]
 
 
 @app.command()
 @_reports_errors
-def run(ctx: typer.Context) -> None:
-    """Run the whole pipeline once: import the inboxes (and the sample data), NPS, then update themes."""
+def run(ctx: typer.Context, as_of: AsOf = None, output: FormatOption = OutputFormat.table) -> None:
+    """Run the whole pipeline once: import the inboxes (or the sample data), NPS, themes, plan, sync, report."""
     context: Context = ctx.obj
     settings = context.settings()
     engine = context.store(settings)
     lease = timedelta(seconds=settings.schedule.lock_lease_seconds)
     with run_lock(engine, lease=lease) as lock:
         if not lock:
-            err.print(f"[red]error:[/red] another run is in progress ({lock.holder_info}); try again when it ends")
+            ui.error(f"another run is in progress ({lock.holder_info}); try again when it ends")
             raise typer.Exit(1)
         repo.mark_interrupted_runs(engine)
-        summary = pipeline.run_once(settings, engine, should_stop=lambda: lock.lost)
-    _print_imports(summary.imports)
-    if summary.nps is not None and summary.nps.counts.n:
-        e = summary.nps
-        out.print(
-            f"NPS {e.nps:+.1f} ({settings.nps.confidence:.0%} CI {e.low:+.1f} to {e.high:+.1f}) from "
-            f"{e.counts.n} responses: {e.counts.promoters} promoters, {e.counts.passives} passives, "
-            f"{e.counts.detractors} detractors.",
-            highlight=False,
+        summary = pipeline.run_once(
+            settings,
+            engine,
+            should_stop=lambda: lock.lost,
+            as_of=_as_of(as_of),
+            progress=ui.progress("embedding comments"),
         )
-    if summary.themes is not None:
-        out.print(_theme_summary_line(summary.themes), highlight=False)
-    if summary.plan:
-        actions = Counter(item.action.value for item in summary.plan)
-        out.print("plan: " + ", ".join(f"{n} {a}" for a, n in sorted(actions.items())), highlight=False)
-    for report in summary.syncs:
-        _print_sync(report)
-    for note in summary.notes:
-        out.print(f"note: {note}", markup=False, highlight=False)
-    for path in summary.report_files:
-        out.print(f"report: {path}", highlight=False)
-    if summary.stopped_before:
-        out.print(f"stopped before {summary.stopped_before}: the next run completes the work", highlight=False)
-    for error in summary.errors:
-        err.print(f"[red]error[/red] {error}", highlight=False)
-    out.print(f"run {summary.run_id} {summary.headline}; store: {_where(settings)}", markup=False, highlight=False)
+    if output is OutputFormat.json:
+        emit_json(_run_json(summary, settings))
+    else:
+        _print_run(summary, settings)
     if not summary.ok:
         raise typer.Exit(RUN_EXIT_CODES[summary.status])
 
 
+def _print_run(summary: pipeline.RunSummary, settings: Settings) -> None:
+    _print_imports(summary.imports)
+    if summary.nps is not None and summary.nps.counts.n:
+        e = summary.nps
+        say(
+            f"NPS {e.nps:+.1f} ({settings.nps.confidence:.0%} CI {e.low:+.1f} to {e.high:+.1f}) from "
+            f"{e.counts.n} responses: {e.counts.promoters} promoters, {e.counts.passives} passives, "
+            f"{e.counts.detractors} detractors."
+        )
+    if summary.themes is not None:
+        say(_theme_summary_line(summary.themes))
+    if summary.plan:
+        actions = Counter(item.action.value for item in summary.plan)
+        say("plan: " + ", ".join(f"{n} {a}" for a, n in sorted(actions.items())))
+    for report in summary.syncs:
+        _print_sync(report)
+    for note in summary.notes:
+        say(f"note: {note}")
+    for path in summary.report_files:
+        say(f"report: {path}")
+    if summary.stopped_before:
+        say(f"stopped before {summary.stopped_before}: the next run completes the work")
+    for error in summary.errors:
+        ui.error(error, prefix="error")
+    say(f"run {summary.run_id} {summary.headline}; store: {_where(settings)}")
+
+
 RUN_EXIT_CODES = {"ok": 0, "failed": 1, "stopped": 1, "partial": 3}
 """`run`'s exit code per run status: a partial run (an unreadable file, themes left pending) is not ok."""
+
+
+def _run_json(summary: pipeline.RunSummary, settings: Settings) -> dict[str, Any]:
+    e = summary.nps
+    return {
+        "run_id": summary.run_id,
+        "ok": summary.ok,
+        "status": summary.status,
+        "as_of": summary.as_of.isoformat() if summary.as_of else None,
+        "imports": [_result_json(r) for r in summary.imports],
+        "nps": None
+        if e is None
+        else {
+            "n": e.counts.n,
+            "promoters": e.counts.promoters,
+            "passives": e.counts.passives,
+            "detractors": e.counts.detractors,
+            "nps": round(e.nps, 2),
+            "ci_low": round(e.low, 2),
+            "ci_high": round(e.high, 2),
+            "confidence": settings.nps.confidence,
+        },
+        "themes": None if summary.themes is None else _theme_summary_json(summary.themes),
+        "plan": plan_json(summary.plan),
+        "syncs": [_sync_json(report) for report in summary.syncs],
+        "notes": summary.notes,
+        "report_files": [str(path) for path in summary.report_files],
+        "stopped_before": summary.stopped_before,
+        "errors": summary.errors,
+        "store": _where(settings),
+    }
 
 
 def _where(settings: Settings) -> str:
@@ -423,71 +466,109 @@ def _where(settings: Settings) -> str:
 def list_runs(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="How many recent runs to show.")] = 20,
+    output: FormatOption = OutputFormat.table,
 ) -> None:
     """List recent runs and commands from the audit log."""
     context: Context = ctx.obj
     engine = context.store(context.settings())
-    table = Table("id", "command", "started (UTC)", "seconds", "status", "counts", "error", title="runs")
-    for r in repo.runs(engine, limit):
+    records = repo.runs(engine, limit)
+    if output is OutputFormat.json:
+        emit_json([_run_record_json(r) for r in records])
+        return
+    rows = []
+    for r in records:
         seconds = f"{(r.finished_at - r.started_at).total_seconds():.1f}" if r.finished_at else ""
         counts = " ".join(f"{k}={v}" for k, v in r.counts.items())
-        table.add_row(
-            str(r.id),
-            r.command,
-            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            seconds,
-            r.status,
-            counts,
-            (r.error or "")[:120],
-        )
-    out.print(table)
+        started = r.started_at.strftime("%Y-%m-%d %H:%M:%S")
+        rows.append([r.id, r.command, started, seconds, r.status, counts, (r.error or "")[:120]])
+    table("runs", ["id", "command", "started (UTC)", "seconds", "status", "counts", "error"], rows)
 
 
-AsOf = Annotated[
-    datetime | None,
-    typer.Option(
-        "--as-of",
-        help="Treat this day (YYYY-MM-DD, UTC) as today: the window ends here.",
-        formats=["%Y-%m-%d"],
-    ),
-]
+def _run_record_json(record: RunRecord) -> dict[str, Any]:
+    finished = record.finished_at
+    return {
+        "id": record.id,
+        "command": record.command,
+        "started_at": record.started_at.isoformat(),
+        "finished_at": finished.isoformat() if finished else None,
+        "seconds": round((finished - record.started_at).total_seconds(), 3) if finished else None,
+        "status": record.status,
+        "counts": record.counts,
+        "stages": record.stages,
+        "error": record.error,
+    }
 
 
 def _as_of(moment: datetime | None) -> datetime | None:
     return _day_start(moment, next_day=True)
 
 
+def _window_end(engine: Engine, moment: datetime | None) -> datetime | None:
+    """--as-of when given; else now, or the end of the sample while the store holds only the sample."""
+    if moment is not None:
+        return _as_of(moment)
+    end, note = pipeline.analysis_end(engine)
+    if note:
+        ui.note("note", note)
+    return end
+
+
+ExportOption = Annotated[
+    Path | None,
+    typer.Option(help="Also write JSON Lines: one line per detractor/passive comment and its theme."),
+]
+
+
 @themes_app.callback(invoke_without_command=True)
 @_reports_errors
 def themes(
     ctx: typer.Context,
-    export: Annotated[
-        Path | None,
-        typer.Option(help="Also write JSON Lines: one line per detractor/passive comment and its theme."),
-    ] = None,
+    export: ExportOption = None,
     as_of: AsOf = None,
-    no_update: Annotated[bool, typer.Option("--no-update", help="List the stored themes without updating.")] = False,
-    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+    output: FormatOption = OutputFormat.table,
 ) -> None:
-    """Update themes from the comments of the window, then list them (id, label, counts, share, trend)."""
+    """List the stored themes of the window (id, label, counts, share, trend); changes nothing.
+
+    `themes update` updates them from the comments of the window first.
+    """
     if ctx.invoked_subcommand is not None:
         return
     context: Context = ctx.obj
     settings = context.settings()
     engine = context.store(settings)
-    now = _as_of(as_of)
-    if not no_update:
-        run_id = repo.start_run(engine, "themes")
-        summary = theme_stage.update_themes(engine, context.embedder(settings), settings.themes, now, run_id)
-        repo.finish_run(engine, run_id, "ok", counts=_theme_counts(summary))
-        err.print(_theme_summary_line(summary), highlight=False)
+    _list_themes(settings, engine, _window_end(engine, as_of), export, output)
+
+
+@themes_app.command("update")
+@_reports_errors
+def themes_update(
+    ctx: typer.Context,
+    export: ExportOption = None,
+    as_of: AsOf = None,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Update themes from the detractor and passive comments of the window, then list them."""
+    context: Context = ctx.obj
+    settings = context.settings()
+    engine = context.store(settings)
+    now = _window_end(engine, as_of)
+    run_id = repo.start_run(engine, "themes")
+    summary = theme_stage.update_themes(engine, context.embedder(settings), settings.themes, now, run_id)
+    repo.finish_run(engine, run_id, "ok", counts=_theme_counts(summary))
+    say(_theme_summary_line(summary), err=True)
+    _list_themes(settings, engine, now, export, output)
+
+
+def _list_themes(
+    settings: Settings, engine: Engine, now: datetime | None, export: Path | None, output: OutputFormat
+) -> None:
     stats = theme_stage.theme_stats(engine, settings.themes, now)
     if export is not None:
         records = theme_stage.export_assignments(engine, settings.themes, now)
         export.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-        err.print(f"wrote {len(records)} lines to {export}", highlight=False)
+        say(f"wrote {len(records)} lines to {export}", err=True)
     if output is OutputFormat.json:
-        out.print_json(json.dumps([_stat_json(s) for s in stats]))
+        emit_json([_stat_json(s) for s in stats])
         return
     _print_themes(stats)
 
@@ -503,6 +584,15 @@ def _theme_counts(summary: theme_stage.ThemeRunSummary) -> dict[str, Any]:
         "born": len(summary.born),
         "merged": len(summary.merged),
         "retired": len(summary.retired),
+    }
+
+
+def _theme_summary_json(summary: theme_stage.ThemeRunSummary) -> dict[str, Any]:
+    return {
+        **_theme_counts(summary),
+        "active_themes": summary.active_themes,
+        "window_start": summary.window_start.isoformat(),
+        "window_end": summary.window_end.isoformat(),
     }
 
 
@@ -543,22 +633,24 @@ def _stat_json(stat: theme_stage.ThemeStat) -> dict[str, Any]:
 
 def _print_themes(stats: list[theme_stage.ThemeStat]) -> None:
     if not stats:
-        out.print("No themes yet: import responses with comments, then run `backlog-bridge themes`.")
+        say("No themes yet: import responses with comments, then run `backlog-bridge themes update`.")
         return
-    table = Table("id", "label", "detractors", "passives", "share", "trend", "note", title="themes")
-    for s in stats:
-        note = f"suppressed: {s.theme.suppressed_reason}" if s.theme.suppressed_reason else ""
-        table.add_row(
-            str(s.theme.id), s.theme.label, str(s.detractors), str(s.passives), f"{s.share:.1%}", _trend_text(s), note
-        )
-    out.print(table)
-    out.print("share = theme's detractors and passives / all responses in the window; trend vs the window before.")
+    rows = [
+        [s.theme.id, s.theme.label, s.detractors, s.passives, f"{s.share:.1%}", _trend_text(s),
+         f"suppressed: {s.theme.suppressed_reason}" if s.theme.suppressed_reason else ""]
+        for s in stats
+    ]  # fmt: skip
+    table("themes", ["id", "label", "detractors", "passives", "share", "trend", "note"], rows)
+    say("share = theme's detractors and passives / all responses in the window; trend vs the window before.")
 
 
 @themes_app.command("show")
 @_reports_errors
 def themes_show(
-    ctx: typer.Context, theme: Annotated[str, typer.Argument(help="Theme id or key.")], as_of: AsOf = None
+    ctx: typer.Context,
+    theme: Annotated[str, typer.Argument(help="Theme id or key.")],
+    as_of: AsOf = None,
+    output: FormatOption = OutputFormat.table,
 ) -> None:
     """Show one theme: keywords, representative quotes and lineage."""
     context: Context = ctx.obj
@@ -567,27 +659,41 @@ def themes_show(
     with Session(engine) as session:
         found = theme_stage.get_theme(session, theme)
         session.expunge(found)
-    stat = next(
-        (s for s in theme_stage.theme_stats(engine, settings.themes, _as_of(as_of)) if s.theme.id == found.id),
-        None,
-    )
-    out.print(f"[bold]{found.label}[/bold]  (id {found.id}, key {found.key}, {found.status})", highlight=False)
-    if found.suppressed_reason:
-        out.print(f"suppressed: {found.suppressed_reason}", highlight=False)
-    if stat is not None:
-        out.print(
-            f"{stat.detractors} detractors, {stat.passives} passives, share {stat.share:.1%}, "
-            f"trend {_trend_text(stat)}",
-            highlight=False,
+    now = _window_end(engine, as_of)
+    stat = next((s for s in theme_stage.theme_stats(engine, settings.themes, now) if s.theme.id == found.id), None)
+    events = theme_stage.theme_events(engine, found.id or 0)
+    if output is OutputFormat.json:
+        emit_json(
+            {
+                "id": found.id,
+                "key": found.key,
+                "label": found.label,
+                "status": found.status,
+                "suppressed": found.suppressed_reason,
+                "keywords": found.keywords,
+                "quotes": [quote["text"] for quote in found.quotes],
+                "stats": None if stat is None else _stat_json(stat),
+                "lineage": [
+                    {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail} for e in events
+                ],
+            }
         )
-    out.print("keywords: " + ", ".join(found.keywords), highlight=False)
-    out.print("quotes:")
+        return
+    styled(f"[bold]{safe(found.label)}[/bold]  (id {found.id}, key {safe(found.key)}, {safe(found.status)})")
+    if found.suppressed_reason:
+        say(f"suppressed: {found.suppressed_reason}")
+    if stat is not None:
+        say(
+            f"{stat.detractors} detractors, {stat.passives} passives, share {stat.share:.1%}, trend {_trend_text(stat)}"
+        )
+    say("keywords: " + ", ".join(found.keywords))
+    say("quotes:")
     for quote in found.quotes:
-        out.print(f"  “{quote['text']}”", highlight=False)
-    out.print("lineage:")
-    for event in theme_stage.theme_events(engine, found.id or 0):
+        say(f"  “{quote['text']}”")
+    say("lineage:")
+    for event in events:
         detail = " ".join(f"{k}={v}" for k, v in event.detail.items())
-        out.print(f"  {event.at:%Y-%m-%d %H:%M} {event.kind} by {event.actor} {detail}", highlight=False)
+        say(f"  {event.at:%Y-%m-%d %H:%M} {event.kind} by {event.actor} {detail}")
 
 
 @themes_app.command("rename")
@@ -600,7 +706,7 @@ def themes_rename(
     """Rename a theme; later runs keep the name."""
     context: Context = ctx.obj
     renamed = theme_stage.rename_theme(context.store(context.settings()), theme, label)
-    out.print(f"theme {renamed.id} is now “{renamed.label}”", highlight=False)
+    say(f"theme {renamed.id} is now “{renamed.label}”")
 
 
 @themes_app.command("merge")
@@ -613,7 +719,7 @@ def themes_merge(
     """Merge themes into one; their comments, and similar future ones, belong to it from now on."""
     context: Context = ctx.obj
     target = theme_stage.merge_themes(context.store(context.settings()), sources, into)
-    out.print(f"merged {', '.join(sources)} into theme {target.id} “{target.label}”", highlight=False)
+    say(f"merged {', '.join(sources)} into theme {target.id} “{target.label}”")
 
 
 @themes_app.command("split")
@@ -624,7 +730,7 @@ def themes_split(ctx: typer.Context, theme: Annotated[str, typer.Argument(help="
     settings = context.settings()
     engine = context.store(settings)
     halves = theme_stage.split_theme(engine, context.embedder(settings), theme)
-    out.print("split into " + " and ".join(f"{h.id} “{h.label}” ({h.size})" for h in halves), highlight=False)
+    say("split into " + " and ".join(f"{h.id} “{h.label}” ({h.size})" for h in halves))
 
 
 @themes_app.command("suppress")
@@ -637,7 +743,7 @@ def themes_suppress(
     """Never file a theme (it keeps its comments, so it is not rediscovered)."""
     context: Context = ctx.obj
     done = theme_stage.suppress_theme(context.store(context.settings()), theme, reason)
-    out.print(f"theme {done.id} “{done.label}” suppressed: {reason}", highlight=False)
+    say(f"theme {done.id} “{done.label}” suppressed: {reason}")
 
 
 @themes_app.command("unsuppress")
@@ -646,7 +752,7 @@ def themes_unsuppress(ctx: typer.Context, theme: Annotated[str, typer.Argument(h
     """Lift a suppression."""
     context: Context = ctx.obj
     done = theme_stage.suppress_theme(context.store(context.settings()), theme, None)
-    out.print(f"theme {done.id} “{done.label}” may be filed again", highlight=False)
+    say(f"theme {done.id} “{done.label}” may be filed again")
 
 
 class PlanFormat(StrEnum):
@@ -659,18 +765,40 @@ class PlanFormat(StrEnum):
 
 @rules_app.command("check")
 @_reports_errors
-def rules_check(ctx: typer.Context) -> None:
-    """Validate rules/*.toml; every problem is listed as file:key."""
+def rules_check(ctx: typer.Context, output: FormatOption = OutputFormat.table) -> None:
+    """Validate rules/*.toml, routes against the configured trackers; every problem is listed as file:key."""
     context: Context = ctx.obj
     settings = context.settings()
     folder = settings.resolve(settings.rules_dir)
+    if output is OutputFormat.json:
+        try:
+            rules: Rules | None = pipeline.load_team_rules(settings)
+            problems: list[str] = []
+        except RulesError as error:
+            rules, problems = None, str(error).splitlines()
+        emit_json({"folder": str(folder), "ok": rules is not None, "problems": problems, **_rules_counts(rules)})
+        if rules is None:
+            raise typer.Exit(1)
+        return
     rules = pipeline.load_team_rules(settings)
-    out.print(
-        f"{folder}: rules OK — {len(rules.routing.route)} routes, {len(rules.priority.level)} priority levels, "
-        f"{len(rules.suppression.suppress)} suppressions, {len(rules.redaction.pattern)} team redaction patterns; "
-        f"budget {rules.priority.sprint.ticket_budget} new issues per sprint.",
-        highlight=False,
+    counts = _rules_counts(rules)
+    say(
+        f"{folder}: rules OK — {counts['routes']} routes, {counts['priority_levels']} priority levels, "
+        f"{counts['suppressions']} suppressions, {counts['redaction_patterns']} team redaction patterns; "
+        f"budget {counts['ticket_budget']} new issues per sprint."
     )
+
+
+def _rules_counts(rules: Rules | None) -> dict[str, int]:
+    if rules is None:
+        return {}
+    return {
+        "routes": len(rules.routing.route),
+        "priority_levels": len(rules.priority.level),
+        "suppressions": len(rules.suppression.suppress),
+        "redaction_patterns": len(rules.redaction.pattern),
+        "ticket_budget": rules.priority.sprint.ticket_budget,
+    }
 
 
 @app.command()
@@ -685,25 +813,26 @@ def plan(
     settings = context.settings()
     engine = context.store(settings)
     rules = pipeline.load_team_rules(settings)
-    items = pipeline.plan_stage(settings, engine, rules, _as_of(as_of))
+    items = pipeline.plan_stage(settings, engine, rules, _window_end(engine, as_of))
     if output is PlanFormat.json:
-        out.print_json(json.dumps(plan_json(items), default=str))
+        emit_json(plan_json(items))
     elif output is PlanFormat.markdown:
-        out.print(plan_markdown(items), markup=False, highlight=False)
+        say(plan_markdown(items))
     else:
         _print_plan(items)
 
 
 def _print_plan(items: list[PlanItem]) -> None:
     if not items:
-        out.print("Nothing to plan: no active themes. Run `backlog-bridge themes` first.")
+        say("Nothing to plan: no active themes. Run `backlog-bridge themes update` first.")
         return
-    table = Table("action", "priority", "score", "theme", "respondents", "points at stake (95% CI)", "target", "reason",
-                  title="sprint plan")  # fmt: skip
-    for item in items:
-        table.add_row(item.action.value, item.priority or "", f"{item.score:.1f}", item.brief.label,
-                      str(item.brief.respondents), impact_text(item), target_text(item), item.reason)  # fmt: skip
-    out.print(table)
+    columns = ["action", "priority", "score", "theme", "respondents", "points at stake (95% CI)", "target", "reason"]
+    rows = [
+        [item.action.value, item.priority or "", f"{item.score:.1f}", item.brief.label, item.brief.respondents,
+         impact_text(item), target_text(item), item.reason]
+        for item in items
+    ]  # fmt: skip
+    table("sprint plan", columns, rows)
 
 
 class TrackerChoice(StrEnum):
@@ -724,55 +853,75 @@ def sync(
         bool, typer.Option("--dry-run", help="Read only: say what would be created or updated.")
     ] = False,
     as_of: AsOf = None,
+    output: FormatOption = OutputFormat.table,
 ) -> None:
     """File the sprint plan in the tracker: one issue per theme, created once, then updated; never a duplicate."""
     context: Context = ctx.obj
     settings = context.settings()
     engine = context.store(settings)
     rules = pipeline.load_team_rules(settings)
-    now = _as_of(as_of)
+    now = _window_end(engine, as_of)
     items = pipeline.plan_stage(settings, engine, rules, now)
     names = [tracker.value] if tracker else pipeline.configured_trackers(settings)
-    if not names:
-        if not dry_run:
-            raise ConfigError(
-                'no tracker configured: add a [github] (repo = "owner/name") or [jira] table to settings.toml and '
-                "set the token in the environment, or use --dry-run to see the plan"
-            )
-        _print_dry_plan(items)
-        return
-    failed = False
+    if not names and not dry_run:
+        raise ConfigError(
+            'no tracker configured: add a [github] (repo = "owner/name") or [jira] table to settings.toml and '
+            "set the token in the environment, or use --dry-run to see the plan"
+        )
+    dry_plans: list[tuple[str | None, list[PlanItem]]] = [] if names else [(None, items)]
+    reports = []
     for name in names:
         if getattr(settings, name, None) is None and dry_run:
-            _print_dry_plan([i for i in items if i.target.tracker == name], name)
+            dry_plans.append((name, [i for i in items if i.target.tracker == name]))
             continue
-        report = pipeline.sync_stage(settings, engine, rules, items, name, now, dry_run=dry_run)
-        _print_sync(report)
-        failed = failed or any(r.outcome.value == "failed" for r in report.results)
-    if failed:
+        reports.append(pipeline.sync_stage(settings, engine, rules, items, name, now, dry_run=dry_run))
+    if output is OutputFormat.json:
+        plans = [{"tracker": where, "configured": False, "plan": plan_json(part)} for where, part in dry_plans]
+        emit_json({"dry_run": dry_run, "reports": [_sync_json(r) for r in reports], "unconfigured": plans})
+    else:
+        for where, part in dry_plans:
+            _print_dry_plan(part, where)
+        for report in reports:
+            _print_sync(report)
+    if any(r.outcome.value == "failed" for report in reports for r in report.results):
         raise typer.Exit(1)
 
 
 def _print_dry_plan(items: list[PlanItem], tracker: str | None = None) -> None:
     where = f"{tracker} is not configured" if tracker else "no tracker is configured"
-    out.print(f"dry run ({where}): the plan, without reading any tracker", highlight=False)
+    say(f"dry run ({where}): the plan, without reading any tracker")
     verbs = {"create": "would create", "update": "would update", "leave": "would leave", "skip": "would skip"}
     for item in items:
         priority = f" [{item.priority}]" if item.priority else ""
-        out.print(
-            f"  {verbs[item.action.value]}: {item.brief.label}{priority} — {impact_text(item)} — {item.reason}",
-            highlight=False,
-        )
+        say(f"  {verbs[item.action.value]}: {item.brief.label}{priority} — {impact_text(item)} — {item.reason}")
 
 
 def _print_sync(report: SyncReport) -> None:
     title = f"sync to {report.tracker}" + (" (dry run: nothing written)" if report.dry_run else "")
-    table = Table("theme", "outcome", "issue", "message", title=title)
-    for result in report.results:
-        ref = result.ref.url or result.ref.key if result.ref else ""
-        table.add_row(result.theme_key, result.outcome.value, ref, result.message)
-    out.print(table)
-    out.print(" ".join(f"{key}={value}" for key, value in report.counts().items()), highlight=False)
+    rows = [
+        [result.theme_key, result.outcome.value, result.ref.url or result.ref.key if result.ref else "", result.message]
+        for result in report.results
+    ]
+    table(title, ["theme", "outcome", "issue", "message"], rows)
+    say(" ".join(f"{key}={value}" for key, value in report.counts().items()))
+
+
+def _sync_json(report: SyncReport) -> dict[str, Any]:
+    return {
+        "tracker": report.tracker,
+        "dry_run": report.dry_run,
+        "counts": report.counts(),
+        "results": [
+            {
+                "theme_key": r.theme_key,
+                "outcome": r.outcome.value,
+                "issue": r.ref.key if r.ref else None,
+                "url": r.ref.url if r.ref else None,
+                "message": r.message,
+            }
+            for r in report.results
+        ],
+    }
 
 
 class ReportFormat(StrEnum):
@@ -801,14 +950,14 @@ def report(
     settings = context.settings()
     engine = context.store(settings)
     rules = pipeline.load_team_rules(settings)
-    data = gather_report(settings, engine, rules, _as_of(as_of), settings.report.loop_params())
+    data = gather_report(settings, engine, rules, _window_end(engine, as_of), settings.report.loop_params())
     text = render(data, output.value)
     if out_path is None:
-        sys.stdout.write(text)
+        sys.stdout.write(ui.neutralise(text) if sys.stdout.isatty() else text)  # a terminal never runs escapes
         return
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(text, encoding="utf-8")
-    err.print(f"wrote {out_path}", highlight=False)
+    say(f"wrote {out_path}", err=True)
 
 
 @app.command()
@@ -825,24 +974,25 @@ def worker(ctx: typer.Context) -> None:
 
     def job(should_stop: Callable[[], bool]) -> None:
         repo.mark_interrupted_runs(engine)  # the job runs under the run lock
-        summary = pipeline.run_once(settings, engine, should_stop=should_stop)
+        progress = ui.progress("embedding comments", terminal=False)  # a service logs, it draws no bars
+        summary = pipeline.run_once(settings, engine, should_stop=should_stop, progress=progress)
         for error in summary.errors:
             logger.error("worker.stage-failed", extra={"run": summary.run_id, "error": error})
 
     scheduler = build_scheduler(
         settings.schedule, engine, job, sprint_job=job if settings.schedule.sprint_cron else None, stop=stop
     )
-    err.print(
+    say(
         f"worker: pipeline on '{settings.schedule.cron}' ({settings.schedule.timezone}); store: {_where(settings)}; "
         "stop with SIGTERM or Ctrl-C",
-        highlight=False,
+        err=True,
     )
     run_worker(scheduler, stop)
 
 
 @app.command("doctor")
 @_reports_errors
-def doctor_command(ctx: typer.Context) -> None:
+def doctor_command(ctx: typer.Context, output: FormatOption = OutputFormat.table) -> None:
     """Check settings, rules, database, model, schedule and trackers (read-only calls); say what to fix."""
     from backlog_bridge import doctor as checks
 
@@ -850,7 +1000,18 @@ def doctor_command(ctx: typer.Context) -> None:
     result = checks.run_doctor(
         context.settings, schedule=lambda s: s.schedule, load_embedder=pipeline.make_embedder, trackers=_probes
     )
-    out.print(str(result), markup=False, highlight=False)
+    if output is OutputFormat.json:
+        emit_json(
+            {
+                "ok": result.ok,
+                "checks": [
+                    {"name": c.name, "status": c.status.value, "detail": c.detail, "todo": c.todo or None}
+                    for c in result.checks
+                ],
+            }
+        )
+    else:
+        say(result)
     if not result.ok:
         raise typer.Exit(1)
 

@@ -6,7 +6,7 @@ is not created or migrated, trackers get read-only calls only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -97,7 +97,9 @@ def run_doctor(
         if schedule is not None:
             checks.append(check_schedule(schedule(settings), now or utcnow()))
         default_only = pipeline.rules_default_only(settings)
-        checks.append(check_rule_files(settings.resolve(settings.rules_dir), defaults_only=default_only))
+        trackers_named = pipeline.configured_trackers(settings) or None
+        folder = settings.resolve(settings.rules_dir)
+        checks.append(check_rule_files(folder, defaults_only=default_only, trackers=trackers_named))
         checks.append(check_database(settings.effective_database_url()))
         checks.append(check_model(lambda: load_embedder(settings)))
         checks += check_trackers(trackers(settings) if trackers else {})
@@ -134,11 +136,11 @@ def check_schedule(schedule: ScheduleSettings, now: datetime) -> Check:
     return Check("schedule", Status.OK, f"{'; '.join(runs)} ({schedule.timezone})")
 
 
-def check_rule_files(folder: Path, defaults_only: bool = False) -> Check:
-    """The team's rules; each problem as file:key."""
+def check_rule_files(folder: Path, defaults_only: bool = False, trackers: Collection[str] | None = None) -> Check:
+    """The team's rules, routes checked against the configured trackers; each problem as file:key."""
     if defaults_only:
         return Check("rules", Status.OK, f"no rules folder at {folder}: the documented defaults apply")
-    problems = check_rules(folder)
+    problems = check_rules(folder, trackers)
     if problems:
         listed = "; ".join(str(problem) for problem in problems)
         return Check(
@@ -209,14 +211,14 @@ def check_model(load: Callable[[], Embedder]) -> Check:
         vectors = model.encode(["doctor check"])
     except BacklogBridgeError as error:
         return Check(
-            "model", Status.FAIL, str(error), "check embed.model against models/manifest.toml (models/README.md)"
+            "model", Status.FAIL, str(error), "check embed.model and embed.manifest in the settings (models/README.md)"
         )
     if vectors.shape != (1, model.dim):
         return Check(
             "model",
             Status.FAIL,
             f"{model.name}: vectors of shape {vectors.shape}, expected (1, {model.dim})",
-            "the model folder does not match its manifest entry: fix `dim` in models/manifest.toml",
+            "the model folder does not match its manifest entry: fix its `dim` in the manifest",
         )
     return Check("model", Status.OK, f"{model.name}: loaded, {model.dim} dimensions")
 

@@ -9,6 +9,8 @@ import re
 import sys
 from typing import Any
 
+from backlog_bridge.output import neutralise
+
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _SECRET_ENV = re.compile(r"(TOKEN|PASSWORD|SECRET|API_KEY)", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^\s/?#]*@")
@@ -60,6 +62,7 @@ class EventFormatter(logging.Formatter):
             text = f"{text} {fields}" if fields else text
             if record.exc_info:
                 text += "\n" + self.formatException(record.exc_info)
+            text = neutralise(text)  # a comment or path in a message never drives the terminal
         return scrub(text, self.secrets)
 
 

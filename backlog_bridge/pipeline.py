@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from backlog_bridge.plan.inputs import Weights, gather
 from backlog_bridge.plan.model import PlanItem
 from backlog_bridge.plan.planner import build_plan
 from backlog_bridge.plan.redact import Redactor
-from backlog_bridge.plan.rules import Rules, load_rules
+from backlog_bridge.plan.rules import Rules, for_trackers, load_rules
 from backlog_bridge.settings import Settings
 from backlog_bridge.store import repo
 from backlog_bridge.store.db import store_fault
@@ -62,6 +63,8 @@ class RunSummary:
     errors: list[str] = field(default_factory=list)
     """Every problem, "stage: reason" (a failed stage, an unreadable file, a theme left pending or failed)."""
     failed_stages: list[str] = field(default_factory=list)
+    as_of: datetime | None = None
+    """End of the analysis window (exclusive); None = the clock's now."""
 
     @property
     def status(self) -> str:
@@ -110,19 +113,24 @@ def run_once(
     now: datetime | None = None,
     embedder: Embedder | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    as_of: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunSummary:
     """Run every stage once, in order, and record the run.
 
     Args:
         settings: validated settings.
         engine: the store.
-        now: the moment the run treats as now (tests and back-fills); None = the clock.
+        now: the moment the run treats as now (an injected clock: tests); None = the clock.
         embedder: the embedding model; None loads the one the settings name.
         should_stop: checked before each stage (SIGTERM, lost run lock): the run then ends there,
             recorded as stopped, and the next run completes the work (every stage is idempotent).
+        as_of: the end of the analysis window (`run --as-of`); None = now, or the end of the
+            sample data while the store holds nothing else (so the quick start works on any date).
+        progress: told (done, total) while comments are embedded, the long step of a cold run.
     """
     summary = RunSummary(run_id=repo.start_run(engine, "run"))
-    run = _Stages(settings, engine, now, embedder, summary)
+    run = _Stages(settings, engine, now, embedder, summary, as_of=as_of, progress=progress)
     current = "start"
     try:
         for current, stage in (
@@ -180,22 +188,29 @@ class _Stages:
     embedder: Embedder | None
     summary: RunSummary
     rules: Rules | None = None
+    as_of: datetime | None = None
+    """End of the analysis window; set after ingest (the clock's now only dates the imports)."""
+    progress: Callable[[int, int], None] | None = None
 
     def ingest(self) -> None:
-        self.summary.imports = ingest_stage(self.settings, self.engine, self.now)
+        self.summary.imports = ingest_stage(self.settings, self.engine, self.now, self.summary.notes)
         self.summary.errors.extend(f"ingest: {r.path}: {r.error}" for r in self.summary.imports if r.error)
+        if self.as_of is None:
+            self.as_of, note = analysis_end(self.engine, self.now)
+            self.summary.notes.extend([note] if note else [])
+        self.summary.as_of = self.as_of
 
     def classify(self) -> None:
-        scores = [r.score for r in repo.scored_responses(self.engine, until=self.now)]
+        scores = [r.score for r in repo.scored_responses(self.engine, until=self.as_of)]
         self.summary.nps = estimate(NpsCounts.from_scores(scores), z_for(self.settings.nps.confidence))
 
     def themes(self) -> None:
-        model = self.embedder or make_embedder(self.settings)
-        self.summary.themes = update_themes(self.engine, model, self.settings.themes, self.now, self.summary.run_id)
+        model = self.embedder or make_embedder(self.settings, progress=self.progress)
+        self.summary.themes = update_themes(self.engine, model, self.settings.themes, self.as_of, self.summary.run_id)
 
     def plan(self) -> None:
         self.rules = load_team_rules(self.settings)
-        self.summary.plan = plan_stage(self.settings, self.engine, self.rules, self.now)
+        self.summary.plan = plan_stage(self.settings, self.engine, self.rules, self.as_of)
 
     def sync(self) -> None:
         trackers = configured_trackers(self.settings)
@@ -205,7 +220,7 @@ class _Stages:
         if self.rules is None:
             raise BacklogBridgeError("not synced: the plan stage failed")
         for name in trackers:
-            report = sync_stage(self.settings, self.engine, self.rules, self.summary.plan, name, self.now)
+            report = sync_stage(self.settings, self.engine, self.rules, self.summary.plan, name, self.as_of)
             self.summary.syncs.append(report)
             self.summary.errors.extend(
                 f"sync: {r.theme_key}: {r.message}" for r in report.results if r.outcome.value == "failed"
@@ -224,7 +239,7 @@ class _Stages:
 
         rules = self.rules or load_team_rules(self.settings)
         try:
-            data = gather_report(self.settings, self.engine, rules, self.now, settings.loop_params())
+            data = gather_report(self.settings, self.engine, rules, self.as_of, settings.loop_params())
             self.summary.report_files = publish(
                 data, self.settings.resolve(settings.folder), settings.formats, settings.keep
             )
@@ -234,7 +249,7 @@ class _Stages:
             for name in configured_trackers(self.settings):
                 notes = verdict_notes(data.verdicts, name)
                 if notes:
-                    self.summary.syncs.append(post_verdicts(self.settings, self.engine, notes, name, self.now))
+                    self.summary.syncs.append(post_verdicts(self.settings, self.engine, notes, name, self.as_of))
 
 
 @contextmanager
@@ -254,10 +269,14 @@ def load_team_rules(settings: Settings) -> Rules:
     """The rules in the settings' rules folder, validated (RulesError names file and key).
 
     Without a rules folder at the default place, the documented defaults apply (a first run needs
-    no rules of its own); a folder named in the settings must exist.
+    no rules of its own); a folder named in the settings must exist. With a tracker configured,
+    a route to one that is not is an error (a plan that files nowhere must not pass silently).
     """
     folder = settings.resolve(settings.rules_dir)
-    return Rules() if rules_default_only(settings) else load_rules(folder)
+    trackers = configured_trackers(settings) or None
+    if rules_default_only(settings):
+        return for_trackers(Rules(), trackers)
+    return load_rules(folder, trackers)
 
 
 def rules_default_only(settings: Settings) -> bool:
@@ -331,23 +350,69 @@ def post_verdicts(
     return post_notes(engine, notes, tracker, now=now or utcnow())
 
 
-def make_embedder(settings: Settings, show_progress: bool = False) -> Embedder:
-    """The embedding model the settings name, loaded offline from models/manifest.toml."""
-    from backlog_bridge.embed.sentence_transformers import SentenceTransformerEmbedder
+def make_embedder(
+    settings: Settings, show_progress: bool = False, progress: Callable[[int, int], None] | None = None
+) -> Embedder:
+    """The embedding model the settings name, loaded offline from the packaged or the team's manifest."""
+    from backlog_bridge.embed.sentence_transformers import DEFAULT_MANIFEST, SentenceTransformerEmbedder
 
+    manifest = settings.embed.manifest
     return SentenceTransformerEmbedder(
         settings.embed.model or None,
+        manifest=settings.resolve(manifest) if manifest else DEFAULT_MANIFEST,
         device=settings.embed.device,
         batch_size=settings.embed.batch_size,
         show_progress=show_progress,
+        progress=progress,
     )
 
 
-def ingest_stage(settings: Settings, engine: Engine, now: datetime | None = None) -> list[ImportResult]:
-    """Import the configured inboxes, and the bundled sample when the settings ask for it."""
+def ingest_stage(
+    settings: Settings, engine: Engine, now: datetime | None = None, notes: list[str] | None = None
+) -> list[ImportResult]:
+    """Import the configured inboxes, and the bundled sample while the store holds no data of the user's."""
     inboxes = [settings.resolve(inbox) for inbox in settings.ingest.inboxes]
     results = import_paths(engine, inboxes, settings.ingest, now=now, skip_imported=True)
-    if settings.ingest.use_sample_data:
+    removed = retire_sample(settings, engine)
+    if removed and notes is not None:
+        notes.append(removed)
+    if settings.ingest.use_sample_data and not own_sources(engine):
         sample = [sample_data_path()]
         results += import_paths(engine, sample, settings.ingest, source=SAMPLE_SOURCE, now=now, skip_imported=True)
     return results
+
+
+def own_sources(engine: Engine) -> list[str]:
+    """Sources in the store other than the bundled sample: the user's own data."""
+    return [span.source for span in repo.source_spans(engine) if span.source != SAMPLE_SOURCE]
+
+
+def retire_sample(settings: Settings, engine: Engine) -> str | None:
+    """Take the bundled sample out of the store once the user's own data is in (or the settings turn it off).
+
+    The sample is only a first look: mixed with real answers it would distort NPS, themes and the
+    plan. Returns the note to show when it went, None when nothing changed.
+    """
+    own = own_sources(engine)
+    if settings.ingest.use_sample_data and not own:
+        return None
+    removed = repo.remove_source(engine, SAMPLE_SOURCE)
+    if not removed:
+        return None
+    why = f"your own data is in (source {', '.join(own)})" if own else "ingest.use_sample_data is false"
+    return f"removed the bundled sample data ({removed} responses) from the analysis: {why}"
+
+
+def analysis_end(engine: Engine, now: datetime | None = None) -> tuple[datetime | None, str | None]:
+    """Where the analysis window ends when no --as-of is given, and a note when it is not now.
+
+    While the store holds only the bundled sample, the window ends after the sample's last day,
+    so the quick start shows themes and a plan on any date; with the user's own data it is now.
+    """
+    spans = repo.source_spans(engine)
+    if [span.source for span in spans] != [SAMPLE_SOURCE]:
+        return now, None
+    end = datetime.combine(spans[0].last.date(), dt_time.min, tzinfo=UTC) + timedelta(days=1)
+    if end >= (now or utcnow()):
+        return now, None
+    return end, f"sample data only: analysed up to its last day, {spans[0].last:%Y-%m-%d} (--as-of DATE to change)"

@@ -28,6 +28,9 @@ CONFIG_ENV = "BACKLOG_BRIDGE_CONFIG"
 GITHUB_TOKEN_ENV = ("BACKLOG_BRIDGE_GITHUB_TOKEN", "GITHUB_TOKEN")
 JIRA_EMAIL_ENV = "BACKLOG_BRIDGE_JIRA_EMAIL"
 JIRA_TOKEN_ENV = "BACKLOG_BRIDGE_JIRA_TOKEN"
+ENV_PREFIX = "BACKLOG_BRIDGE_"
+TEST_ENV_PREFIX = "BACKLOG_BRIDGE_TEST_"
+"""Reserved for the test suite's own switches (PostgreSQL URL, required services)."""
 DEFAULT_CONFIG = Path("settings.toml")
 DEFAULT_DATABASE_FILE = "backlog_bridge.db"
 
@@ -83,7 +86,10 @@ class EmbedSettings(Section):
     """`[embed]`: the sentence-transformers model used for themes."""
 
     model: str = ""
-    """Model name from models/manifest.toml; empty = the manifest's default (offline all-MiniLM-L6-v2)."""
+    """Model name from the manifest; empty = the manifest's default (offline all-MiniLM-L6-v2)."""
+    manifest: Path | None = None
+    """A team's own model manifest, e.g. "models/manifest.toml" (relative to this file); unset = the
+    manifest shipped inside backlog_bridge, which names the offline all-MiniLM-L6-v2."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """`auto` uses a GPU when one is present."""
     batch_size: int = Field(default=64, ge=1)
@@ -99,10 +105,13 @@ class ThemeSettings(Section):
     """Smaller groups are not themes; their comments stay unthemed or join a near theme."""
     assign_similarity: float = Field(default=0.45, ge=0.0, le=1.0)
     """Cosine similarity to a theme's centre a new comment needs to join it."""
-    merge_similarity: float = Field(default=0.83, ge=0.0, le=1.0)
-    """Themes whose centres are at least this similar are one theme."""
-    granularity: float = Field(default=2.5, gt=0.0)
-    """How far apart groups of comments must be to stay separate themes; higher = fewer, broader themes."""
+    merge_similarity: float = Field(default=0.7, ge=0.0, le=1.0)
+    """Themes whose centres are at least this similar, once the direction all comments share is removed,
+    are one theme (1.0: never merge automatically)."""
+    granularity: float | None = Field(default=None, gt=0.0)
+    """Unset (the default): the number of themes is chosen from the data (Ward merging stops where merges
+    cost clearly more than in the same comments with their structure shuffled away). A number fixes the
+    Ward distance at which groups stay apart instead: higher = fewer, broader themes (2.5 was the old default)."""
 
 
 class GitHubSettings(Section):
@@ -376,6 +385,7 @@ def load_settings(path: Path | None = None) -> Settings:
     Raises:
         ConfigError: the file is missing, not valid TOML, or has an unknown or mistyped key.
     """
+    check_environment(os.environ)
     file, named = config_path(path)
     if not file.is_file():
         if named:
@@ -432,3 +442,33 @@ def _suggest(loc: tuple[int | str, ...]) -> str:
     known = list(model.model_fields)
     close = difflib.get_close_matches(str(loc[-1]), known, n=1)
     return f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(known)})"
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Every `BACKLOG_BRIDGE_*` variable must be a setting or a documented secret.
+
+    pydantic-settings ignores unknown top-level variables, so `BACKLOG_BRIDGE_DATABSE_URL` would
+    silently leave the default database in use. Keys inside a table are checked by validation.
+
+    Raises:
+        ConfigError: naming each unknown variable and the closest valid one.
+    """
+    documented = {CONFIG_ENV, GITHUB_TOKEN_ENV[0], JIRA_EMAIL_ENV, JIRA_TOKEN_ENV}
+    fields = {name.upper() for name in Settings.model_fields}
+    valid = sorted(documented | {ENV_PREFIX + name for name in fields})
+    problems = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper.startswith(TEST_ENV_PREFIX) or upper in documented:
+            continue
+        if upper.removeprefix(ENV_PREFIX).split("__")[0] in fields:
+            continue
+        close = difflib.get_close_matches(upper, valid, n=1, cutoff=0.6)
+        hint = (
+            f" (did you mean {close[0]}?)"
+            if close
+            else " (settings: BACKLOG_BRIDGE_<KEY> or BACKLOG_BRIDGE_<TABLE>__<KEY>)"
+        )
+        problems.append(f"environment variable {name}: not a setting or a documented secret{hint}")
+    if problems:
+        raise ConfigError("; ".join(problems))

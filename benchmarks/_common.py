@@ -33,7 +33,9 @@ from backlog_bridge.settings import IngestSettings  # noqa: E402
 from backlog_bridge.store.db import open_store  # noqa: E402
 from backlog_bridge.store.tables import Response, ThemeMember  # noqa: E402
 
-DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data" / "clinc150"
+SHARED_DATA_DIR = ROOT.parent / "shared" / "data"
+DEFAULT_DATA_DIR = SHARED_DATA_DIR / "clinc150"
+ADDED_DATA_DIR = ROOT / "benchmarks" / "data"
 DEFAULT_CACHE_DIR = Path("/tmp/backlog_bridge-bench")
 MODEL = "all-MiniLM-L6-v2"
 SOURCE = "bench"
@@ -54,9 +56,9 @@ def load(data_dir: Path) -> tuple[list[str], np.ndarray, str]:
     return texts, np.array(labels), digest.hexdigest()[:16]
 
 
-def embed(texts: list[str], key: str, cache_dir: Path) -> np.ndarray:
+def embed(texts: list[str], key: str, cache_dir: Path, prefix: str = "clinc150") -> np.ndarray:
     """all-MiniLM-L6-v2 vectors of `texts`, from a .npy cache keyed by `key` when present."""
-    cache = cache_dir / f"clinc150-{key}-all-MiniLM-L6-v2.npy"
+    cache = cache_dir / f"{prefix}-{key}-all-MiniLM-L6-v2.npy"
     if cache.is_file():
         return np.load(cache)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -91,6 +93,71 @@ class LookupEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._by_text[t] for t in texts]).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class LabelledSet:
+    """A development set: texts with the topic each belongs to, and where it came from."""
+
+    name: str
+    texts: list[str]
+    labels: np.ndarray
+    source: str
+
+    def vectors(self, cache_dir: Path) -> np.ndarray:
+        """all-MiniLM-L6-v2 vectors of the texts (cached by a hash of the texts)."""
+        key = hashlib.sha256("\n".join(self.texts).encode("utf-8")).hexdigest()[:16]
+        return embed(self.texts, key, cache_dir, prefix="set")
+
+    def subset(self, rows: np.ndarray, name: str) -> LabelledSet:
+        """The rows `rows` of this set, under another name."""
+        return LabelledSet(name, [self.texts[i] for i in rows], self.labels[rows], self.source)
+
+
+def development_sets(shared: Path = SHARED_DATA_DIR, added: Path = ADDED_DATA_DIR) -> list[LabelledSet]:
+    """Every labelled set: each CSV (`text,label`) under `shared` and `added`, CLINC150 in two forms, the sample.
+
+    CLINC150 is read as the shared README describes it (in-scope + out-of-scope noise, and in-scope
+    only); the bundled sample's themed comments are labelled by its generator.
+    """
+    sets: list[LabelledSet] = []
+    clinc = shared / "clinc150"
+    if (clinc / "test.csv").is_file():
+        texts, labels, _ = load(clinc)
+        mixed = LabelledSet("clinc150 (in-scope + oos)", texts, labels, str(clinc))
+        sets += [mixed, mixed.subset(np.flatnonzero(labels != "oos"), "clinc150 (in-scope)")]
+    for folder in (shared, added):
+        for path in sorted(folder.glob("*/*.csv")) if folder.is_dir() else []:
+            if path.parent.name == "clinc150":
+                continue
+            texts, labels = read_labelled_csv(path)
+            sets.append(LabelledSet(path.stem, texts, np.array(labels), str(path)))
+    sets.append(sample_set())
+    return sets
+
+
+def read_labelled_csv(path: Path) -> tuple[list[str], list[str]]:
+    """Texts and labels of a `text,label` CSV (other columns ignored; empty texts skipped)."""
+    texts, labels = [], []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["text"].strip():
+                texts.append(row["text"])
+                labels.append(row["label"])
+    return texts, labels
+
+
+def sample_set() -> LabelledSet:
+    """The bundled sample's detractor and passive comments that name a problem, labelled by the generator."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_sample_data  # type: ignore[import-not-found]
+
+    texts, labels = [], []
+    for response in make_sample_data.generate():
+        if response.score <= 8 and response.kind == "theme" and response.comment_theme:
+            texts.append(response.comment)
+            labels.append(response.comment_theme)
+    return LabelledSet("bundled sample (themed comments)", texts, np.array(labels), "scripts/make_sample_data.py")
 
 
 @dataclass(frozen=True)

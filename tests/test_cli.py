@@ -33,12 +33,20 @@ def test_every_command_has_help():
         ["run"],
         ["runs"],
         ["themes"],
+        ["themes", "update"],
         ["themes", "show"],
         ["themes", "rename"],
         ["themes", "merge"],
         ["themes", "split"],
         ["themes", "suppress"],
         ["themes", "unsuppress"],
+        ["plan"],
+        ["sync"],
+        ["report"],
+        ["rules"],
+        ["rules", "check"],
+        ["doctor"],
+        ["worker"],
     ]
     for command in commands:
         result = runner.invoke(app, [*command, "--help"], catch_exceptions=False)
@@ -180,7 +188,7 @@ def test_mistyped_value_and_missing_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_run_imports_the_sample_and_records_the_run(tmp_path, store_url):
+def test_run_imports_the_sample_and_records_the_run(tmp_path, store_url, warm_sample_cache):
     settings = tmp_path / "settings.toml"
     settings.write_text(f'database_url = "{store_url}"\n', encoding="utf-8")
     result = invoke(settings, "run")
@@ -193,6 +201,17 @@ def test_run_imports_the_sample_and_records_the_run(tmp_path, store_url):
     assert "already imported; skipped" in again.output  # the inbox skips known content
     runs = invoke(settings, "runs")
     assert "run" in runs.output and "new=0" in runs.output
+    as_json = invoke(settings, "run", "--as-of", "2026-09-30", "--format", "json")
+    assert as_json.exit_code == 0, as_json.output
+    summary = json.loads(as_json.stdout)
+    assert summary["ok"] is True and summary["run_id"] == 3 and summary["as_of"].startswith("2026-10-01")
+    assert summary["themes"]["window_end"].startswith("2026-10-01") and summary["themes"]["active_themes"] > 0
+    assert summary["nps"]["n"] < 3000  # responses after the --as-of day are left out
+    assert summary["plan"] and {"action", "reason", "brief"} <= set(summary["plan"][0])
+    assert any(path.endswith("latest.html") or path.endswith(".html") for path in summary["report_files"])
+    assert summary["imports"][0]["source"] == "sample" and summary["errors"] == []
+    first = json.loads(invoke(settings, "runs", "--format", "json").stdout)[-1]
+    assert first["command"] == "run" and first["counts"]["themes"] > 0
 
 
 def test_python_dash_m_and_environment_database_override(tmp_path):

@@ -48,3 +48,9 @@ def test_a_url_password_is_masked_however_it_is_written(url, password):
 def test_masking_leaves_urls_without_a_password_and_emails_alone():
     text = "postgresql://app@db/nps; mail me at a@b.example; sqlite:///x.db"
     assert redact_url(text) == text
+
+
+def test_text_lines_never_carry_terminal_escapes():
+    line = EventFormatter(json_lines=False).format(_record("ingest.failed /in/\x1b[2Jx\x1b]8;;http://x\x07.csv"))
+    assert "\x1b" not in line and "\x07" not in line
+    assert "/in/\\x1b[2Jx\\x1b]8;;http://x\\x07.csv" in line

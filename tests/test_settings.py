@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from backlog_bridge.errors import ConfigError
-from backlog_bridge.settings import load_settings
+from backlog_bridge.settings import check_environment, load_settings
 
 SHIPPED = Path(__file__).parent.parent / "settings.toml"
 
@@ -76,3 +76,29 @@ def test_typo_in_an_environment_variable_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("BACKLOG_BRIDGE_NPS__MIN_GROUP_SIZ", "5")
     with pytest.raises(ConfigError, match="environment variable BACKLOG_BRIDGE_NPS__MIN_GROUP_SIZ"):
         load_settings(path)
+
+
+def test_an_unknown_top_level_environment_variable_is_an_error_naming_the_closest(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BACKLOG_BRIDGE_DATABSE_URL", "sqlite:///elsewhere.db")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "BACKLOG_BRIDGE_DATABSE_URL" in str(caught.value)
+    assert "did you mean BACKLOG_BRIDGE_DATABASE_URL?" in str(caught.value)
+
+
+def test_settings_secrets_and_test_switches_are_known_variables():
+    check_environment(
+        {
+            "BACKLOG_BRIDGE_DATABASE_URL": "sqlite:///x.db",
+            "BACKLOG_BRIDGE_NPS__MIN_GROUP_SIZE": "5",
+            "BACKLOG_BRIDGE_CONFIG": "settings.toml",
+            "BACKLOG_BRIDGE_GITHUB_TOKEN": "t",
+            "BACKLOG_BRIDGE_JIRA_TOKEN": "t",
+            "BACKLOG_BRIDGE_JIRA_EMAIL": "a@example.com",
+            "BACKLOG_BRIDGE_TEST_POSTGRES_URL": "postgresql://x",
+            "PATH": "/bin",
+        }
+    )
+    with pytest.raises(ConfigError, match="did you mean BACKLOG_BRIDGE_GITHUB_TOKEN"):
+        check_environment({"BACKLOG_BRIDGE_GITHUB_TOKN": "t"})

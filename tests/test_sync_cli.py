@@ -42,7 +42,7 @@ def configured(tmp_path, store_url, monkeypatch):
             encoding="utf-8",
         )
         monkeypatch.setenv("BACKLOG_BRIDGE_GITHUB_TOKEN", fake.token)
-        assert runner.invoke(app, ["--config", str(path), "themes", *AS_OF]).exit_code == 0
+        assert runner.invoke(app, ["--config", str(path), "themes", "update", *AS_OF]).exit_code == 0
         yield path, fake
 
 
@@ -144,7 +144,7 @@ def test_jira_dry_run_then_sync_through_the_cli(tmp_path, store_url, monkeypatch
         monkeypatch.setenv("BACKLOG_BRIDGE_JIRA_TOKEN", fake.token)
         if deployment == "Cloud":
             monkeypatch.setenv("BACKLOG_BRIDGE_JIRA_EMAIL", fake.email)
-        assert runner.invoke(app, ["--config", str(path), "themes", *AS_OF]).exit_code == 0
+        assert runner.invoke(app, ["--config", str(path), "themes", "update", *AS_OF]).exit_code == 0
         plan = json.loads(runner.invoke(app, ["--config", str(path), "plan", "--format", "json", *AS_OF]).stdout)
         to_file = sum(1 for item in plan if item["action"] == "create")
         assert to_file and all(item["target"]["tracker"] == "jira" for item in plan)

@@ -203,7 +203,7 @@ def test_cli_themes_update_list_show_export(settings_file, tmp_path, store_url):
     import_file(engine, write_export(tmp_path / "a.csv", base_comments()), import_settings, now=NOW)
     runner = CliRunner()
     export = tmp_path / "themes.jsonl"
-    args = ["--config", str(settings_file), "themes", "--as-of", "2026-06-29", "--export", str(export)]
+    args = ["--config", str(settings_file), "themes", "update", "--as-of", "2026-06-29", "--export", str(export)]
     result = runner.invoke(app, [*args, "--format", "json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     listed = json.loads(result.stdout)

@@ -4,6 +4,9 @@ A comment keeps the theme it had (sticky), so a theme's membership and id surviv
 comments without a theme are assigned to the nearest known centroid, and what is still left is
 clustered for new themes. A new cluster that lands on top of a known theme joins it instead of
 being born twice, and two known themes whose centroids converge are merged (smaller into larger).
+Centroids are compared after removing the direction every comment of the window shares: comments
+about one product (all airline tweets, all loan complaints) are alike in the raw embedding space,
+and a raw cosine would call every pair of their themes "the same" and chain them into one.
 """
 
 from __future__ import annotations
@@ -34,14 +37,14 @@ class IdentityParams:
 
     Attributes:
         assign_similarity: cosine to a known centroid a new comment needs to join that theme.
-        merge_similarity: cosine between centroids above which two themes are one (new cluster joins a
-            known theme; two known themes merge).
+        merge_similarity: cosine between centroids, once the window's shared direction is removed, above
+            which two themes are one (new cluster joins a known theme; two known themes merge).
         change_ratio: relative size change recorded as grew/shrank.
         change_min: and at least this many comments.
     """
 
     assign_similarity: float = 0.45
-    merge_similarity: float = 0.83
+    merge_similarity: float = 0.7
     change_ratio: float = 0.2
     change_min: int = 5
 
@@ -94,9 +97,10 @@ def update_identity(
     labels = np.array([_sticky(previous.get(item), known_by_id) for item in items], dtype=np.int64)
     _assign_unthemed(labels, vectors, known, p.assign_similarity)
     window_labels = labels[in_window]
-    born = _discover(window_labels, vectors[in_window], known, clusterer, p.merge_similarity)
+    shared = vectors[in_window].mean(axis=0) if in_window.any() else np.zeros(vectors.shape[1], np.float32)
+    born = _discover(window_labels, vectors[in_window], known, clusterer, p.merge_similarity, shared)
     update = IdentityUpdate(born=born)
-    update.merged = _merge_converged(window_labels, vectors[in_window], known_by_id, born, p.merge_similarity)
+    update.merged = _merge_converged(window_labels, vectors[in_window], known_by_id, born, p.merge_similarity, shared)
     labels[in_window] = window_labels
     for absorbed, survivor in update.merged:
         labels[labels == absorbed] = survivor
@@ -124,18 +128,20 @@ def _discover(
     known: Sequence[KnownTheme],
     clusterer: Clusterer,
     merge_similarity: float,
+    shared: FloatArray,
 ) -> list[int]:
     open_rows = np.flatnonzero(labels == UNTHEMED)
     if open_rows.size == 0:
         return []
     found = clusterer.fit(vectors[open_rows])
     born: list[int] = []
-    centroids = np.stack([theme.centroid for theme in known]).astype(np.float32) if known else None
+    centroids = _centred(np.stack([theme.centroid for theme in known]), shared) if known else None
+    found_centres = _centred(found.centroids, shared)
     for index in range(found.n_themes):
         rows = open_rows[found.labels == index]
         target = None
         if centroids is not None:
-            sims = centroids @ found.centroids[index]
+            sims = centroids @ found_centres[index]
             best = int(np.argmax(sims))
             if sims[best] >= merge_similarity:
                 target = known[best].theme_id
@@ -152,13 +158,14 @@ def _merge_converged(
     known: Mapping[int, KnownTheme],
     born: Sequence[int],
     merge_similarity: float,
+    shared: FloatArray,
 ) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     while True:
         refs = [ref for ref in sorted(set(labels.tolist()) - {UNTHEMED}) if ref > 0 or ref in born]
         if len(refs) < 2:
             return merged
-        centroids = np.stack([_mean(vectors[labels == ref]) for ref in refs])
+        centroids = _centred(np.stack([vectors[labels == ref].mean(axis=0) for ref in refs]), shared)
         sims = centroids @ centroids.T
         np.fill_diagonal(sims, -1.0)
         for a, b in zip(*np.nonzero(np.triu(sims >= merge_similarity)), strict=True):
@@ -227,3 +234,10 @@ def _mean(vectors: FloatArray) -> FloatArray:
     norm = float(np.linalg.norm(centre))
     result: FloatArray = (centre / norm if norm > 0 else centre).astype(np.float32)
     return result
+
+
+def _centred(centroids: FloatArray, shared: FloatArray) -> FloatArray:
+    """Rows minus the shared direction, re-normalised: what sets each theme apart from the rest."""
+    moved = np.asarray(centroids, dtype=np.float64) - np.asarray(shared, dtype=np.float64)
+    norms = np.linalg.norm(moved, axis=1, keepdims=True)
+    return np.asarray(moved / np.maximum(norms, 1e-12), dtype=np.float32)

@@ -1,4 +1,7 @@
-"""sentence-transformers adapter: loads a model named in `models/manifest.toml`, never from a hub.
+"""sentence-transformers adapter: loads a model named in a manifest, never from a hub.
+
+The default manifest ships inside the package (`embed/manifest.toml`), so a wheel install themes
+from any folder; a team's own manifest (e.g. `models/manifest.toml`) is chosen with `embed.manifest`.
 
 This is the only module that imports `sentence_transformers` and `torch`.
 """
@@ -9,7 +12,7 @@ import importlib
 import logging
 import os
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,8 +25,10 @@ from backlog_bridge.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 Device = Literal["auto", "cpu", "cuda"]
+CHUNK_BATCHES = 8
+"""Texts are encoded this many batches at a time, and progress reported after each chunk."""
 
-DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "models" / "manifest.toml"
+DEFAULT_MANIFEST = Path(__file__).resolve().parent / "manifest.toml"
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ class SentenceTransformerEmbedder:
         device: Device = "auto",
         batch_size: int = 64,
         show_progress: bool = False,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         """Load the model from disk and check its dimension against the manifest.
 
@@ -142,7 +148,9 @@ class SentenceTransformerEmbedder:
             manifest: the manifest file; relative `path` entries resolve against its folder.
             device: "auto" (CUDA if available), "cpu" or "cuda".
             batch_size: texts per forward pass; larger is faster on GPU, costs memory.
-            show_progress: show a progress bar while encoding (long CLI runs).
+            show_progress: show sentence-transformers' own progress bar while encoding.
+            progress: called with (done, total) texts as encoding goes on, in chunks of a few
+                batches: the CLI's progress bar on a terminal, log lines otherwise.
 
         Raises:
             ConfigError: unknown model, missing folder, load failure or dimension mismatch.
@@ -161,12 +169,25 @@ class SentenceTransformerEmbedder:
         self.device = resolve_device(device)
         self.batch_size = batch_size
         self.show_progress = show_progress
+        self.progress = progress
         self._model = _load_model(spec, self.device)
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Embed texts in order; rows are L2-normalised float32."""
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
+        # Always in the same chunks, progress or not: vectors depend slightly on which texts share a
+        # batch, so the CLI (with progress) and the library (without) must chunk alike.
+        step = self.batch_size * CHUNK_BATCHES
+        report = self.progress or (lambda done, total: None)
+        report(0, len(texts))
+        parts = []
+        for start in range(0, len(texts), step):
+            parts.append(self._encode(texts[start : start + step]))
+            report(min(start + step, len(texts)), len(texts))
+        return np.concatenate(parts)
+
+    def _encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         vectors = self._model.encode(
             list(texts),
             batch_size=self.batch_size,

@@ -33,6 +33,7 @@ from backlog_bridge.ingest.values import (
     parse_score,
     parse_timestamp,
     show_controls,
+    storable,
     strip_controls,
 )
 from backlog_bridge.ingest.vendors import ColumnMap, apply_overrides
@@ -215,12 +216,15 @@ def import_file(
 
 
 def printable_path(path: Path) -> str:
-    """The path as text any database takes (a file name with undecodable bytes keeps a \ufffd for each)."""
-    return strip_controls(str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    """The path as text any database takes: a file name's undecodable bytes become \ufffd.
+
+    Other characters are kept as they are (a path cannot hold NUL; the output layer shows escapes).
+    """
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _failed(engine: Engine, result: ImportResult, sha256: str) -> ImportResult:
-    result.error = show_controls(result.error or "")
+    result.error = storable(result.error or "")
     _record_failed_batch(engine, result, sha256)
     return result
 
@@ -522,8 +526,8 @@ def _quarantine(
                 path=result.path,
                 file_sha256=parsed.sha256,
                 line=record.line,
-                reason=show_controls(reason),
-                raw=show_controls(record.raw),
+                reason=storable(reason),
+                raw=storable(record.raw),
             )
         )
 

@@ -235,6 +235,11 @@ def has_controls(text: str) -> bool:
     return _CONTROL.search(text) is not None
 
 
+def storable(text: str) -> str:
+    r"""Text kept as written but for what a database refuses: NUL written out as \x00, lone surrogates as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", "\\x00"))
+
+
 def show_controls(text: str) -> str:
     r"""Text with each control character written out as \xNN, for keeping a raw row where NUL cannot go."""
     return _SURROGATE.sub("\ufffd", _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text))

@@ -75,8 +75,9 @@ class RuleModel(BaseModel):
 class RouteDefaults(RuleModel):
     """`[default]`: where a theme goes when no route matches, and what routes inherit."""
 
-    tracker: TrackerName = "github"
-    """`github` or `jira`; must be configured in settings."""
+    tracker: TrackerName | None = None
+    """`github` or `jira`; must be configured in settings. Unset: the one tracker configured
+    (GitHub when both or none are)."""
     project: str = ""
     """GitHub "owner/repo" or Jira project key; empty = the tracker's project from settings."""
     component: str = ""
@@ -319,7 +320,23 @@ def load_rules(folder: Path, trackers: Collection[str] | None = None) -> Rules:
     rules, problems = _load(folder, trackers)
     if problems or rules is None:
         raise RulesError("\n".join(str(problem) for problem in problems))
-    return rules
+    return for_trackers(rules, trackers)
+
+
+def default_tracker(trackers: Collection[str] | None) -> TrackerName:
+    """Where `[default]` routes when it names no tracker: the one configured, else GitHub."""
+    return "jira" if trackers is not None and set(trackers) == {"jira"} else "github"
+
+
+def for_trackers(rules: Rules, trackers: Collection[str] | None) -> Rules:
+    """The rules with `[default].tracker` filled in from the trackers configured in settings."""
+    default = rules.routing.default
+    if default.tracker is not None or trackers is None:
+        return rules  # unset with no trackers named: route_for falls back to GitHub
+    routing = rules.routing.model_copy(
+        update={"default": default.model_copy(update={"tracker": default_tracker(trackers)})}
+    )
+    return rules.model_copy(update={"routing": routing})
 
 
 def _load(folder: Path, trackers: Collection[str] | None) -> tuple[Rules | None, list[RuleProblem]]:
@@ -421,7 +438,12 @@ def _cross_check(rules: RuleModel, trackers: Collection[str] | None) -> list[tup
 
 
 def _check_target(
-    where: str, tracker: str, project: str, labels: Iterable[str], trackers: Collection[str] | None
+    where: str,
+    tracker: str,
+    project: str,
+    labels: Iterable[str],
+    trackers: Collection[str] | None,
+    where_name: str = "[default]",
 ) -> list[tuple[str, str]]:
     problems = []
     if trackers is not None and tracker not in trackers:
@@ -429,7 +451,8 @@ def _check_target(
         problems.append(
             (
                 f"{where}.tracker",
-                f"tracker '{tracker}' is not configured in settings (configured: {configured})",
+                f"{where_name} routes to tracker '{tracker}', which is not configured: add a [{tracker}] table "
+                f"to the settings, or route to a configured tracker (configured: {configured})",
             )
         )
     if tracker == "github" and project and not _GITHUB_REPO.fullmatch(project):
@@ -447,7 +470,8 @@ def _check_target(
 
 def _check_routing(rules: RoutingRules, trackers: Collection[str] | None) -> list[tuple[str, str]]:
     default = rules.default
-    problems = _check_target("default", default.tracker, default.project, default.labels, trackers)
+    default_name = default.tracker or default_tracker(trackers)
+    problems = _check_target("default", default_name, default.project, default.labels, trackers)
     seen: set[str] = set()
     for i, route in enumerate(rules.route):
         where = f"route[{i}]"
@@ -470,8 +494,10 @@ def _check_routing(rules: RoutingRules, trackers: Collection[str] | None) -> lis
                     f"below min_respondents ({match.min_respondents}): matches nothing",
                 )
             )
-        resolved = _resolve(route, default)
-        problems += _check_target(where, resolved.tracker, resolved.project, resolved.labels, trackers)
+        resolved = _resolve(route, default.model_copy(update={"tracker": default_name}))
+        problems += _check_target(
+            where, resolved.tracker, resolved.project, resolved.labels, trackers, f"route '{route.name}'"
+        )
     return problems
 
 
@@ -574,12 +600,14 @@ def route_for(facts: ThemeFacts, rules: Rules) -> Route:
         if _matches(route.match, facts, routing.segment_min_share):
             return _resolve(route, routing.default)
     default = routing.default
-    return Route("default", default.tracker, default.project, default.component, default.labels, default.assignee)
+    tracker = default.tracker or default_tracker(None)
+    return Route("default", tracker, default.project, default.component, default.labels, default.assignee)
 
 
 def _resolve(route: RouteRule, default: RouteDefaults) -> Route:
-    tracker = route.tracker or default.tracker
-    inherited_project = default.project if tracker == default.tracker else ""
+    default_name = default.tracker or default_tracker(None)
+    tracker = route.tracker or default_name
+    inherited_project = default.project if tracker == default_name else ""
     return Route(
         name=route.name,
         tracker=tracker,

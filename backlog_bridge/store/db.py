@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ _FAULTS: tuple[tuple[tuple[str, ...], str], ...] = (
     (
         ("readonly", "read-only", "read only"),
         "the database is read-only: give this user write access to the database (and, for SQLite, its folder); "
-        "read-only commands (nps, runs, quarantine list, plan, report, themes --no-update) still work",
+        "read-only commands (nps, runs, quarantine list, plan, report, themes) still work",
     ),
     (
         ("disk is full", "disk full", "no space left", "database or disk is full"),
@@ -68,6 +69,11 @@ def make_engine(url: str) -> Engine:
     """An engine for SQLite (WAL, foreign keys, busy timeout) or PostgreSQL (psycopg 3)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgresql+psycopg") and importlib.util.find_spec("psycopg") is None:
+        raise StoreError(
+            f"database {redact_url(url)} needs the PostgreSQL driver, which is an extra: "
+            "pip install 'backlog-bridge[postgres]'"
+        )
     kwargs: dict[str, Any] = {"hide_parameters": True}  # error messages never carry a customer's row
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}

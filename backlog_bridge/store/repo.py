@@ -7,10 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, col, select
 
-from backlog_bridge.store.tables import QuarantinedRow, Response, RunRecord, utcnow
+from backlog_bridge.store.tables import (
+    ImportBatch,
+    QuarantinedRow,
+    Response,
+    ResponseChange,
+    RunRecord,
+    ThemeMember,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -101,3 +109,43 @@ def mark_interrupted_runs(engine: Engine, command: str = "run") -> int:
             session.add(record)
         session.commit()
         return len(stale)
+
+
+@dataclass(frozen=True)
+class SourceSpan:
+    """How many responses one source holds, and the last day they cover."""
+
+    source: str
+    responses: int
+    last: datetime
+
+
+def source_spans(engine: Engine) -> list[SourceSpan]:
+    """Every source in the store with its response count and latest answer, by name."""
+    query = (
+        select(col(Response.source), func.count(), func.max(Response.responded_at))
+        .group_by(col(Response.source))
+        .order_by(col(Response.source))
+    )
+    with Session(engine) as session:
+        return [SourceSpan(source, count, last) for source, count, last in session.exec(query)]
+
+
+def remove_source(engine: Engine, source: str) -> int:
+    """Delete a source's responses with everything that hangs off them; returns how many responses went.
+
+    Themes keep their history; their members from this source leave, so the next theme update
+    retires or shrinks them like any comment that leaves the window.
+    """
+    with Session(engine) as session:
+        ids = select(col(Response.id)).where(col(Response.source) == source)
+        batches = select(col(ImportBatch.id)).where(col(ImportBatch.source) == source)
+        count = session.exec(select(func.count()).select_from(Response).where(col(Response.source) == source)).one()
+        session.exec(delete(ThemeMember).where(col(ThemeMember.response_id).in_(ids)))
+        session.exec(delete(ResponseChange).where(col(ResponseChange.response_id).in_(ids)))
+        session.exec(delete(Response).where(col(Response.source) == source))
+        session.exec(delete(QuarantinedRow).where(col(QuarantinedRow.source) == source))
+        session.exec(delete(ResponseChange).where(col(ResponseChange.batch_id).in_(batches)))
+        session.exec(delete(ImportBatch).where(col(ImportBatch.source) == source))
+        session.commit()
+    return int(count)

@@ -84,18 +84,44 @@ def test_empty_theme_is_retired_and_growth_recorded():
 
 
 def test_converged_themes_merge_unless_kept_apart():
-    vectors, _ = blobs(20, unit_centers(1))
-    half = len(vectors) // 2
-    previous = {i + 1: (1 if i < half else 2) for i in range(len(vectors))}
-    centre = vectors.mean(axis=0) / np.linalg.norm(vectors.mean(axis=0))
-    known = [KnownTheme(1, centre, half), KnownTheme(2, centre, half)]
+    # Themes 1 and 2 hold two halves of one blob (same centre); themes 3 and 4 are other problems.
+    vectors, truth = blobs(20, unit_centers(3))
     items = list(range(1, len(vectors) + 1))
+    first_half = np.zeros(len(vectors), bool)
+    first_half[np.flatnonzero(truth == 0)[:10]] = True
+    theme_of = np.where(truth == 0, np.where(first_half, 1, 2), truth + 2)
+    previous = {item: int(theme) for item, theme in zip(items, theme_of, strict=True)}
+
+    def centre(rows):
+        mean = vectors[rows].mean(axis=0)
+        return mean / np.linalg.norm(mean)
+
+    others = [KnownTheme(t, centre(theme_of == t), 20) for t in (3, 4)]
+    c1 = centre(truth == 0)
+    known = [KnownTheme(1, c1, 10), KnownTheme(2, c1, 10), *others]
     merged = update_identity(items, vectors, previous, known, CLUSTERER)
     assert merged.merged == [(2, 1)]
-    assert set(merged.assignments.values()) == {1}
-    apart = [KnownTheme(1, centre, half, frozenset({2})), KnownTheme(2, centre, half, frozenset({1}))]
+    assert {merged.assignments[i] for i, t in zip(items, truth, strict=True) if t == 0} == {1}
+    apart = [KnownTheme(1, c1, 10, frozenset({2})), KnownTheme(2, c1, 10, frozenset({1})), *others]
     kept = update_identity(items, vectors, previous, apart, CLUSTERER)
-    assert kept.merged == [] and set(kept.assignments.values()) == {1, 2}
+    assert kept.merged == [] and set(kept.assignments.values()) == {1, 2, 3, 4}
+
+
+def test_themes_of_one_product_are_not_merged_for_sharing_its_vocabulary():
+    # Four problems that all share a strong common direction (one product): raw centroid cosines are
+    # ~0.9, above merge_similarity, but once the shared direction is removed they are distinct.
+    common = np.zeros(16)
+    common[0] = 3.0
+    centers = np.vstack([common + np.eye(16)[i + 1] for i in range(4)])
+    vectors, truth = blobs(20, centers)
+    raw = np.array([vectors[truth == t].mean(axis=0) for t in range(4)])
+    raw /= np.linalg.norm(raw, axis=1, keepdims=True)
+    assert (raw @ raw.T)[np.triu_indices(4, 1)].min() > IdentityParams().merge_similarity
+    items = list(range(1, len(vectors) + 1))
+    previous = {item: int(t) + 1 for item, t in zip(items, truth, strict=True)}
+    known = [KnownTheme(t + 1, raw[t], 20) for t in range(4)]
+    update = update_identity(items, vectors, previous, known, CLUSTERER)
+    assert update.merged == [] and sorted(update.sizes.values()) == [20, 20, 20, 20]
 
 
 def test_older_rows_are_assigned_but_never_found_themes():

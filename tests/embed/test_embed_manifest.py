@@ -114,3 +114,15 @@ def test_declared_dim_mismatch_is_a_config_error(tmp_path):
     manifest = write_manifest(tmp_path, f'default = "wrong"\n[models.wrong]\npath = "{real}"\ndim = 768\n')
     with pytest.raises(ConfigError, match="768"):
         SentenceTransformerEmbedder(manifest=manifest, device="cpu")
+
+
+@pytest.mark.slow
+def test_progress_is_reported_per_chunk_and_changes_no_vector():
+    calls = []
+    texts = [f"comment number {i} about {'crashes' if i % 2 else 'pricing'}" for i in range(37)]
+    with_progress = SentenceTransformerEmbedder(device="cpu", batch_size=2, progress=lambda d, t: calls.append((d, t)))
+    plain = SentenceTransformerEmbedder(device="cpu", batch_size=2)
+    assert calls == []
+    vectors = with_progress.encode(texts)
+    assert calls == [(0, 37), (16, 37), (32, 37), (37, 37)]  # chunks of 8 batches of 2
+    np.testing.assert_array_equal(vectors, plain.encode(texts))

@@ -215,35 +215,51 @@ SAMPLE = (
 )
 
 
-def test_one_megabyte_quote_is_redacted_quickly():
+def _growth(make) -> float:
+    """Time for twice the input over time for the input (best of three each): ~2 when linear, ~4 when quadratic.
+
+    A ratio, not seconds: it holds on a slow or busy machine, and still catches super-linear blow-ups.
+    """
+
+    def best(text: str) -> float:
+        timings = []
+        for _ in range(3):
+            start = time.perf_counter()
+            REDACTOR.redact(text)
+            timings.append(time.perf_counter() - start)
+        return min(timings)
+
+    small, large = make(250_000), make(500_000)
+    return best(large) / max(best(small), 1e-6)
+
+
+def test_one_megabyte_quote_is_redacted_in_linear_time():
     text = (SAMPLE * (1_000_000 // len(SAMPLE) + 1))[:1_000_000]
-    start = time.perf_counter()
     out = REDACTOR.redact(text)
-    assert time.perf_counter() - start < 5.0
     assert "jane@example.com" not in out and "4111 1111" not in out and "Sarah" not in out
     assert out.count("order 1234567890123") == text.count("order 1234567890123")
+    assert _growth(lambda size: (SAMPLE * (size // len(SAMPLE) + 1))[:size]) < 3.0
 
 
 ADVERSARIAL = {
-    "letters": "a" * 1_000_000,
-    "digits": "1" * 1_000_000,
-    "digits and spaces": "1 " * 500_000,
-    "zeros and spaces": "0 " * 500_000,
-    "at signs": "a@" * 500_000,
-    "nested urls": "(http://" * 125_000,
-    "hex and colons": "a:" * 500_000,
-    "greetings": "Hi " * 333_333,
-    "capitalised greetings": "Hi Aaaa " * 125_000,
-    "sign-offs": "Thanks,\n" * 125_000,
-    "iban heads": "DE89 " * 200_000,
-    "parenthesised digits": "(1)" * 333_333,
-    "plus signs": "+1 " * 333_333,
+    "letters": "a",
+    "digits": "1",
+    "digits and spaces": "1 ",
+    "zeros and spaces": "0 ",
+    "at signs": "a@",
+    "nested urls": "(http://",
+    "hex and colons": "a:",
+    "greetings": "Hi ",
+    "capitalised greetings": "Hi Aaaa ",
+    "sign-offs": "Thanks,\n",
+    "iban heads": "DE89 ",
+    "parenthesised digits": "(1)",
+    "plus signs": "+1 ",
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ADVERSARIAL)
-def test_hostile_megabyte_inputs_take_linear_time(name):
-    start = time.perf_counter()
-    REDACTOR.redact(ADVERSARIAL[name])
-    assert time.perf_counter() - start < 5.0
+def test_hostile_inputs_take_linear_time(name):
+    unit = ADVERSARIAL[name]
+    assert _growth(lambda size: unit * (size // len(unit))) < 3.0

@@ -14,6 +14,7 @@ from backlog_bridge.plan.rules import (
     SuppressionRules,
     ThemeFacts,
     check_rules,
+    for_trackers,
     load_rules,
     priority_for,
     route_for,
@@ -96,7 +97,7 @@ def test_shipped_examples_are_valid_and_behave_as_described(tmp_path):
         == "Pricing is owned by the Monetisation team (#pricing-feedback)"
     )
     assert [pattern.name for pattern in rules.redaction.pattern] == ["customer_id", "employee_handle"]
-    assert load_rules(tmp_path, trackers={"github", "jira"}) == rules
+    assert load_rules(tmp_path, trackers={"github", "jira"}) == for_trackers(rules, {"github", "jira"})
 
 
 # errors name file:key ------------------------------------------------------------------------
@@ -286,10 +287,30 @@ def test_routes_must_name_configured_trackers(tmp_path):
     with pytest.raises(RulesError) as caught:
         load_rules(tmp_path, trackers={"github"})
     assert str(caught.value) == (
-        f"{tmp_path / 'routing.toml'}:route[0].tracker: tracker 'jira' is not configured in settings (configured: github)"
+        f"{tmp_path / 'routing.toml'}:route[0].tracker: route 'ent' routes to tracker 'jira', which is not "
+        "configured: add a [jira] table to the settings, or route to a configured tracker (configured: github)"
     )
     problems = check_rules(tmp_path, trackers=set())
     assert [p.key for p in problems] == ["default.tracker", "route[0].tracker"]
+
+
+def test_an_explicit_default_tracker_that_is_not_configured_is_named(tmp_path):
+    write(tmp_path, routing="[default]\ntracker = 'github'\n")
+    (problem,) = check_rules(tmp_path, trackers={"jira"})
+    assert problem.key == "default.tracker"
+    assert "[default] routes to tracker 'github'" in problem.message and "add a [github] table" in problem.message
+
+
+def test_default_routing_follows_the_one_configured_tracker(tmp_path):
+    write(tmp_path, routing="[[route]]\nname = 'big'\nlabels = ['big']\n[route.match]\nmin_respondents = 50\n")
+    facts = ThemeFacts("slow exports", ("export",), 80)
+    only_jira = load_rules(tmp_path, trackers={"jira"})
+    assert route_for(facts, only_jira).tracker == "jira"  # the route inherits the default's tracker
+    assert route_for(ThemeFacts("x", (), 3), only_jira).tracker == "jira"
+    assert check_rules(tmp_path, trackers={"jira"}) == []
+    assert route_for(facts, load_rules(tmp_path, trackers={"github"})).tracker == "github"
+    assert route_for(facts, load_rules(tmp_path, trackers={"github", "jira"})).tracker == "github"
+    assert check_rules(SHIPPED, trackers={"jira"}) == []  # the shipped routing names no tracker
 
 
 def test_all_problems_across_files_are_reported_together(tmp_path):

@@ -70,7 +70,7 @@ def read_only(tmp_path):
     return settings, db
 
 
-@pytest.mark.parametrize("command", [["nps"], ["runs"], ["quarantine", "list"], ["plan"], ["themes", "--no-update"]])
+@pytest.mark.parametrize("command", [["nps"], ["runs"], ["quarantine", "list"], ["plan"], ["themes"]])
 def test_read_only_commands_work_on_a_read_only_database(read_only, command):
     settings, _ = read_only
     result = runner.invoke(app, ["--config", str(settings), *command])
