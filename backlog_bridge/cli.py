@@ -33,6 +33,7 @@ from backlog_bridge.ingest.importer import ImportResult, import_paths
 from backlog_bridge.output import OutputFormat, emit_json, safe, say, styled, table
 from backlog_bridge.plan.model import PlanItem
 from backlog_bridge.plan.present import impact_text, plan_json, plan_markdown, target_text
+from backlog_bridge.plan.redact import Redactor
 from backlog_bridge.plan.rules import Rules
 from backlog_bridge.settings import Settings, load_settings
 from backlog_bridge.store import repo
@@ -553,7 +554,8 @@ def themes_update(
     engine = context.store(settings)
     now = _window_end(engine, as_of)
     run_id = repo.start_run(engine, "themes")
-    summary = theme_stage.update_themes(engine, context.embedder(settings), settings.themes, now, run_id)
+    redactor = Redactor.from_rules(pipeline.load_team_rules(settings).redaction)
+    summary = theme_stage.update_themes(engine, context.embedder(settings), settings.themes, now, run_id, redactor)
     repo.finish_run(engine, run_id, "ok", counts=_theme_counts(summary))
     say(_theme_summary_line(summary), err=True)
     _list_themes(settings, engine, now, export, output)
@@ -579,6 +581,7 @@ def _theme_counts(summary: theme_stage.ThemeRunSummary) -> dict[str, Any]:
         "themed": summary.themed,
         "unthemed": summary.unthemed,
         "not_actionable": summary.not_actionable,
+        "no_specific_reason": summary.no_specific_reason,
         "embedded": summary.embedded,
         "themes": summary.active_themes,
         "born": len(summary.born),
@@ -601,8 +604,8 @@ def _theme_summary_line(summary: theme_stage.ThemeRunSummary) -> str:
         f"themes: {summary.active_themes} active from {summary.comments} detractor/passive comments "
         f"({summary.window_start:%Y-%m-%d} to {summary.window_end:%Y-%m-%d}); {summary.themed} themed, "
         f"{summary.unthemed} unthemed ({summary.unthemed_share:.1%}), {summary.not_actionable} with no actionable "
-        f"comment; {len(summary.born)} born, {len(summary.merged)} merged, {len(summary.retired)} retired; "
-        f"{summary.embedded} comments embedded"
+        f"comment, {summary.no_specific_reason} with no specific reason; {len(summary.born)} born, "
+        f"{len(summary.merged)} merged, {len(summary.retired)} retired; {summary.embedded} texts embedded"
     )
 
 

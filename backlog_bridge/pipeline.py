@@ -205,11 +205,17 @@ class _Stages:
         self.summary.nps = estimate(NpsCounts.from_scores(scores), z_for(self.settings.nps.confidence))
 
     def themes(self) -> None:
+        # Labels become issue titles: they are made from comments redacted by the team's rules, so
+        # rules that do not load stop this stage rather than fall back to fewer detectors.
+        self.rules = load_team_rules(self.settings)
         model = self.embedder or make_embedder(self.settings, progress=self.progress)
-        self.summary.themes = update_themes(self.engine, model, self.settings.themes, self.as_of, self.summary.run_id)
+        redactor = Redactor.from_rules(self.rules.redaction)
+        self.summary.themes = update_themes(
+            self.engine, model, self.settings.themes, self.as_of, self.summary.run_id, redactor
+        )
 
     def plan(self) -> None:
-        self.rules = load_team_rules(self.settings)
+        self.rules = self.rules or load_team_rules(self.settings)
         self.summary.plan = plan_stage(self.settings, self.engine, self.rules, self.as_of)
 
     def sync(self) -> None:

@@ -1,8 +1,9 @@
 """The theme stage: keep the store's themes up to date, and apply a team's decisions about them.
 
 IO lives here (store reads and writes); the judgement lives in pure modules: `cluster.prepare`
-(what is actionable), `cluster.identity` (which comment belongs to which theme, stably),
-`cluster.sklearn` (new themes), `cluster.label` (labels, keywords, quotes).
+(what is actionable), `cluster.specificity` (vague remarks with no reason), `cluster.identity`
+(which comment belongs to which theme, stably), `cluster.sklearn` (new themes), `cluster.label`
+(labels, keywords, quotes).
 Human decisions (rename, merge, split, suppress) are stored on the themes themselves, so every
 later run starts from them.
 """
@@ -29,14 +30,20 @@ from backlog_bridge.cluster.identity import IdentityParams, IdentityUpdate, Know
 from backlog_bridge.cluster.label import ThemeDescription, describe_themes
 from backlog_bridge.cluster.prepare import is_actionable
 from backlog_bridge.cluster.sklearn import ClusterParams, SklearnClusterer
+from backlog_bridge.cluster.specificity import SpecificityJudge
 from backlog_bridge.embed.cache import CachedEmbedder
 from backlog_bridge.embed.embedder import Embedder
 from backlog_bridge.errors import BacklogBridgeError
+from backlog_bridge.plan.redact import Redactor
 from backlog_bridge.score import ShareTrend, share_trend
 from backlog_bridge.settings import ThemeSettings
 from backlog_bridge.store.tables import Response, Theme, ThemeEvent, ThemeMember, utcnow
 
 THEMED, UNTHEMED_BUCKET, NOT_ACTIONABLE = "theme", "unthemed", "not_actionable"
+NO_SPECIFIC_REASON = "no_specific_reason"
+"""Bucket of comments that say how someone feels but name no problem or request ("pretty good",
+"does the job"). Kept apart from NOT_ACTIONABLE ("n/a", "-", empty): a vague remark is an answer,
+and its count tells a lead how many respondents gave no reason at all."""
 
 
 class ThemeError(BacklogBridgeError):
@@ -51,6 +58,7 @@ class ThemeRunSummary:
     window_end: datetime
     comments: int = 0
     not_actionable: int = 0
+    no_specific_reason: int = 0
     themed: int = 0
     unthemed: int = 0
     embedded: int = 0
@@ -80,8 +88,15 @@ def update_themes(
     settings: ThemeSettings,
     now: datetime | None = None,
     run_id: int | None = None,
+    redactor: Redactor | None = None,
 ) -> ThemeRunSummary:
-    """Bring themes up to date with the detractor and passive comments of the window."""
+    """Bring themes up to date with the detractor and passive comments of the window.
+
+    Comments with nothing to act on ("n/a") and vague remarks with no reason ("pretty good") are
+    counted in their buckets and never clustered. Labels, keywords and quotes are made from the
+    comments as `redactor` (the team's rules; default: every built-in detector) leaves them, so no
+    personal data reaches a label, and with it an issue title.
+    """
     end = now or utcnow()
     start = end - timedelta(days=settings.window_days)
     earlier = start - timedelta(days=settings.window_days)
@@ -92,8 +107,11 @@ def update_themes(
     for comment in comments:
         (actionable if is_actionable(comment.text) else skipped).append(comment)
     cached = CachedEmbedder(embedder, engine)
+    judge = SpecificityJudge(cached.encode)
+    flags = judge.vague([c.text for c in actionable])
+    vague = [c for c, flag in zip(actionable, flags, strict=True) if flag]
+    actionable = [c for c, flag in zip(actionable, flags, strict=True) if not flag]
     vectors = cached.encode([c.text for c in actionable])
-    summary.embedded = cached.computed
     current = np.array([c.responded_at >= start for c in actionable], dtype=bool)
     with Session(engine) as session:
         stored = _stored_members(session, [c.response_id for c in comments])
@@ -106,14 +124,18 @@ def update_themes(
         [c.response_id for c in actionable], vectors, previous, known, clusterer, identity, current
     )
     stale = _needs_labels(update, known)
-    descriptions = _describe(actionable, vectors, update, current) if stale else {}
+    redactor = redactor or Redactor.default()
+    descriptions = _describe(actionable, vectors, update, current, cached, redactor) if stale else {}
     descriptions = {ref: d for ref, d in descriptions.items() if ref in stale}
+    summary.embedded = cached.computed
     with Session(engine) as session, session.begin():
         ids = _save_themes(session, update, descriptions, embedder.name, run_id, known)
-        _save_members(session, actionable, skipped, update, ids, run_id, stored)
+        _save_members(session, actionable, {NOT_ACTIONABLE: skipped, NO_SPECIFIC_REASON: vague}, update, ids,
+                      run_id, stored)  # fmt: skip
         _save_counts(session, actionable, current, update, ids)
-    summary.comments = int(np.sum(current)) + sum(1 for c in skipped if c.responded_at >= start)
     summary.not_actionable = sum(1 for c in skipped if c.responded_at >= start)
+    summary.no_specific_reason = sum(1 for c in vague if c.responded_at >= start)
+    summary.comments = int(np.sum(current)) + summary.not_actionable + summary.no_specific_reason
     themed = [c for c, row in zip(actionable, current, strict=True) if row and update.assignments[c.response_id]]
     summary.themed = len(themed)
     summary.unthemed = int(np.sum(current)) - summary.themed
@@ -191,8 +213,14 @@ def _needs_labels(update: IdentityUpdate, known: Sequence[KnownTheme], change: f
 
 
 def _describe(
-    comments: Sequence[_Comment], vectors: FloatArray, update: IdentityUpdate, current: np.ndarray
+    comments: Sequence[_Comment],
+    vectors: FloatArray,
+    update: IdentityUpdate,
+    current: np.ndarray,
+    embedder: Embedder,
+    redactor: Redactor,
 ) -> dict[int, ThemeDescription]:
+    """Labels, keywords and quotes from the redacted comments; label phrases embed through the cache."""
     refs = sorted(update.centroids)
     index = {ref: i for i, ref in enumerate(refs)}
     rows = [int(r) for r in np.flatnonzero(current)]
@@ -200,8 +228,10 @@ def _describe(
     labels = np.array([UNTHEMED if ref is None else index[ref] for ref in assigned], dtype=np.int64)
     centroids = np.stack([update.centroids[ref] for ref in refs]) if refs else np.zeros((0, vectors.shape[1]))
     result = ClusterResult(labels=labels, centroids=centroids.astype(np.float32))
-    texts = [comments[r].text for r in rows]
-    described = describe_themes(texts, vectors[rows], result)
+    texts = [redactor.redact(comments[r].text) for r in rows]
+    described = describe_themes(
+        texts, vectors[rows], result, encode=embedder.encode, placeholders=redactor.replacements
+    )
     return {refs[d.theme]: _with_ids(d, [comments[r].response_id for r in rows]) for d in described}
 
 
@@ -292,7 +322,7 @@ def _stored_members(session: Session, response_ids: Sequence[int]) -> dict[int, 
 def _save_members(
     session: Session,
     actionable: Sequence[_Comment],
-    skipped: Sequence[_Comment],
+    set_aside: dict[str, list[_Comment]],
     update: IdentityUpdate,
     ids: dict[int, int],
     run_id: int | None,
@@ -305,8 +335,9 @@ def _save_members(
         theme_id = ids.get(ref) if ref is not None else None
         bucket = THEMED if theme_id else UNTHEMED_BUCKET
         wanted[comment.response_id] = (theme_id, bucket, update.similarities.get(comment.response_id))
-    for comment in skipped:
-        wanted[comment.response_id] = (None, NOT_ACTIONABLE, None)
+    for bucket, comments in set_aside.items():
+        for comment in comments:
+            wanted[comment.response_id] = (None, bucket, None)
     now = utcnow()
     new_rows = []
     for response_id, (theme_id, bucket, similarity) in wanted.items():
@@ -531,6 +562,53 @@ def theme_stats(engine: Engine, settings: ThemeSettings, now: datetime | None = 
         )
     stats.sort(key=lambda s: (-(s.detractors + s.passives), s.theme.id or 0))
     return stats
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """Detractor and passive comments of the window that no theme holds, because none could be filed.
+
+    Attributes:
+        comments: detractor and passive comments in the window (the share's denominator).
+        no_specific_reason: vague remarks and praise without a reason ("pretty good", "does the job").
+        not_actionable: empty answers and stock phrases ("n/a", "-", "nothing").
+        examples: the commonest vague remarks, as written (not redacted: callers redact).
+    """
+
+    comments: int
+    no_specific_reason: int
+    not_actionable: int
+    examples: tuple[str, ...]
+
+    @property
+    def share(self) -> float:
+        """Share of the window's detractor and passive comments that gave no specific reason."""
+        return self.no_specific_reason / self.comments if self.comments else 0.0
+
+
+def set_aside(engine: Engine, settings: ThemeSettings, now: datetime | None = None, n_examples: int = 3) -> SetAside:
+    """Counts of the window's vague and non-actionable comments, with the commonest vague remarks."""
+    end = now or utcnow()
+    start = end - timedelta(days=settings.window_days)
+    query = (
+        select(ThemeMember.bucket, Response.comment)
+        .join(Response, col(Response.id) == col(ThemeMember.response_id))
+        .where(col(Response.category).in_([Category.DETRACTOR.value, Category.PASSIVE.value]))
+        .where(col(Response.responded_at) >= start, col(Response.responded_at) < end)
+    )
+    buckets: Counter[str] = Counter()
+    remarks: Counter[str] = Counter()
+    spelling: dict[str, str] = {}
+    with Session(engine) as session:
+        for bucket, comment in session.exec(query):
+            buckets[bucket] += 1
+            if bucket == NO_SPECIFIC_REASON and comment:
+                key = " ".join(comment.casefold().split())
+                remarks[key] += 1
+                spelling.setdefault(key, " ".join(comment.split()))
+    # Commonest first, then alphabetical: the same examples every time.
+    examples = tuple(spelling[key] for key in sorted(remarks, key=lambda k: (-remarks[k], k))[:n_examples])
+    return SetAside(sum(buckets.values()), buckets[NO_SPECIFIC_REASON], buckets[NOT_ACTIONABLE], examples)
 
 
 def _responses_between(session: Session, start: datetime, end: datetime) -> int:

@@ -221,3 +221,95 @@ def test_cli_themes_update_list_show_export(settings_file, tmp_path, store_url):
 def _events(engine, theme_id):
     with Session(engine) as session:
         return list(session.exec(select(ThemeEvent).where(ThemeEvent.theme_id == theme_id)))
+
+
+# --- vague remarks and personal data -----------------------------------------------------------------
+
+VAGUE = ["pretty good", "does the job I guess", "it's ok overall", "fine, nothing special", "decent enough"]
+
+PLANTED = [
+    ("my login fails, reach me at jane.doe@example.com", "jane.doe@example.com"),
+    ("login fails every morning, write to jane.doe@example.com", "jane.doe@example.com"),
+    ("cannot log in, call me on +44 20 7946 0958", "+44 20 7946 0958"),
+    ("login broken again, call 415-555-0134", "415-555-0134"),
+    ("agent Maria Lopez could not fix my login", "Maria Lopez"),
+    ("agent Maria Lopez said the login bug is known", "Maria Lopez"),
+    ("the login page rejects my password. Thanks, Jonathan", "Jonathan"),
+    ("Hi, I'm Priya Raman and the login keeps failing", "Priya Raman"),
+    ("login fails since the update, ticket ACME-88231", "ACME-88231"),
+    ("login fails, I told agent Maria Lopez twice", "Maria Lopez"),
+]
+
+
+def test_vague_remarks_are_counted_apart_and_never_themed(engine, embedder, tmp_path):
+    from backlog_bridge.themes import NO_SPECIFIC_REASON, set_aside
+
+    rows = base_comments() + [(text, 7, NOW - timedelta(days=10)) for text in VAGUE * 2]
+    import_file(engine, write_export(tmp_path / "v.csv", rows), IngestSettings(), now=NOW)
+    summary = update_themes(engine, embedder, SETTINGS, NOW, run_id=1)
+    assert summary.no_specific_reason == len(VAGUE) * 2
+    assert summary.not_actionable == len(FILLER)
+    assert summary.active_themes == 3
+    assert summary.comments == 30 + len(FILLER) + 2 * len(VAGUE)
+    with Session(engine) as session:
+        buckets = [m.bucket for m in session.exec(select(ThemeMember).where(ThemeMember.theme_id == None))]  # noqa: E711
+    assert buckets.count(NO_SPECIFIC_REASON) == 2 * len(VAGUE)
+    for theme in themes_by_label(engine).values():
+        assert not {q["text"] for q in theme.quotes} & set(VAGUE)
+    aside = set_aside(engine, SETTINGS, NOW)
+    assert aside.no_specific_reason == 2 * len(VAGUE) and aside.not_actionable == len(FILLER)
+    assert set(aside.examples) <= set(VAGUE) and len(aside.examples) == 3
+
+
+def test_labels_keywords_and_quotes_hold_no_personal_data(engine, embedder, tmp_path):
+    from backlog_bridge.plan.redact import Redactor
+    from backlog_bridge.plan.rules import CustomPattern, RedactionRules
+
+    rows = base_comments() + [(text, 2, NOW - timedelta(days=20, hours=i)) for i, (text, _) in enumerate(PLANTED)]
+    import_file(engine, write_export(tmp_path / "p.csv", rows), IngestSettings(), now=NOW)
+    team = Redactor.from_rules(RedactionRules(pattern=(CustomPattern(name="ticket", regex=r"ACME-\d+"),)))
+    update_themes(engine, embedder, SETTINGS, NOW, run_id=1, redactor=team)
+    themes = themes_by_label(engine)
+    login = [t for t in themes.values() if "login" in t.label.lower() or "log in" in t.label.lower()]
+    assert login, f"no login theme among {list(themes)}"
+    planted = {value for _, value in PLANTED} | {"jane", "doe", "example", "maria", "lopez", "priya", "raman",
+                                                 "jonathan", "7946", "0958", "555", "acme-88231"}  # fmt: skip
+    for theme in themes.values():
+        texts = [theme.label, *theme.keywords, *(q["text"] for q in theme.quotes)]
+        for text in texts:
+            assert not any(p.lower() in text.lower() for p in planted), (text, theme.label)
+    for theme in login:  # its comments name no email, phone or name: such words could only be tokens
+        words = " ".join([theme.label, *theme.keywords]).lower()
+        for token in ("email", "phone", "name", "redacted", "["):
+            assert token not in words, (token, theme.label, theme.keywords)
+    quotes = [q["text"] for t in login for q in t.quotes]
+    assert any("[" in q for q in quotes)  # quotes keep the token, so a reader sees something was removed
+
+
+def test_cli_themes_use_the_team_redaction_rules(tmp_path, store_url):
+    from backlog_bridge.store.db import open_store
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "redaction.toml").write_text('[[pattern]]\nname = "ticket"\nregex = "ACME-\\\\d+"\n', encoding="utf-8")
+    settings = tmp_path / "settings.toml"
+    settings.write_text(
+        f'database_url = "{store_url}"\nrules_dir = "rules"\n[ingest]\nuse_sample_data = false\n', encoding="utf-8"
+    )
+    day = NOW - timedelta(days=3)
+    tickets = [(f"login fails again, see ticket ACME-{4410 + i}", 2, day + timedelta(hours=i)) for i in range(8)]
+    engine = open_store(store_url)
+    import_file(engine, write_export(tmp_path / "t.csv", base_comments() + tickets), IngestSettings(), now=NOW)
+    result = CliRunner().invoke(
+        app,
+        ["--config", str(settings), "themes", "update", "--as-of", "2026-06-29", "--format", "json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    with Session(engine) as session:
+        themes = list(session.exec(select(Theme)))
+    texts = [t.label for t in themes] + [k for t in themes for k in t.keywords]
+    texts += [q["text"] for t in themes for q in t.quotes]
+    assert any("ticket [redacted]" in text for text in texts)  # the team's pattern ran, on quotes too
+    assert not any("acme-44" in text.lower() or "redacted" in text.lower().split() for text in texts[: len(themes)])
+    assert not any("44" in text for text in texts)

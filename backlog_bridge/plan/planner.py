@@ -48,7 +48,7 @@ class ThemeInputs:
     label: str
     keywords: tuple[str, ...]
     quotes: tuple[str, ...]
-    """Raw quotes (redacted here, before they go anywhere)."""
+    """Raw quotes (redacted here, before they go anywhere, as are the label and keywords)."""
     counts: WeightedCounts
     """The theme's respondents in the window, weighted (recency, segment weights)."""
     detractors: int
@@ -114,6 +114,11 @@ def _trend(theme: ThemeInputs, inputs: PlanInputs) -> ShareTrend | None:
 
 
 def _draft(theme: ThemeInputs, impact: ThemeImpact, inputs: PlanInputs, rules: Rules, redactor: Redactor) -> PlanItem:
+    # Labels and keywords are made from redacted comments (themes.update_themes); redacting them again
+    # here also covers labels stored before that, and a human's rename.
+    theme = replace(
+        theme, label=redactor.redact(theme.label), keywords=tuple(redactor.redact(k) for k in theme.keywords)
+    )
     quotes = tuple(redactor.redact(quote) for quote in theme.quotes[:5])
     facts = ThemeFacts(theme.label, theme.keywords, theme.detractors + theme.passives, theme.segment_shares, quotes)
     route = route_for(facts, rules)

@@ -71,6 +71,11 @@ class Redactor:
         """Kinds this redactor detects, in tie-breaking order."""
         return tuple(detector.kind for detector in self._detectors)
 
+    @property
+    def replacements(self) -> tuple[str, ...]:
+        """The tokens put in place of findings ("[email]", a team's "[redacted]"), each once."""
+        return tuple(dict.fromkeys(detector.replacement for detector in self._detectors))
+
     def findings(self, text: str) -> list[Finding]:
         """Findings in text order; overlapping ones merge into one, named after the leftmost-longest.
 
@@ -327,6 +332,16 @@ _SIGN_OFF = re.compile(
     r"|best\s{1,3}wishes|best(?=,)|sincerely|viele\s{1,3}grüße|grüße|gruß|cordialement|merci)"
     rf"(?=,?(?:[ \t]{{1,3}}|[ \t]*\r?\n[ \t]*){_NAMES})"
 )
+# Staff named by their role ("agent Maria Lopez", "a rep named Tom", "supervisor Mr Khan"): complaints name
+# the people who handled them, and such a phrase is frequent enough in a theme to become its label.
+_STAFF = re.compile(
+    r"(?<![\w\]])(?i:agents?|reps?|representatives?|advisou?rs?|advisers?|associates?|supervisors?|managers?"
+    r"|specialists?|technicians?|consultants?|operators?|officers?|assistants?|clerks?|cashiers?|drivers?"
+    r"|(?:wo)?m[ae]n|lady|guy|person|someone|somebody|named|name\s{1,3}was)"
+    # Atomic: once "Mr." is read it is never taken for the name itself (so a second pass finds nothing).
+    r"(?>(?:\s{1,3}named|\s{1,3}called)?(?:\s{1,3}(?i:mrs?|ms|miss|dr)\.?)?)"
+    rf"(?=:?[ \t]{{1,3}}{_NAMES})"
+)
 _DASH_SIGN_OFF = re.compile(rf"(?<!\S)(?:—|–|--?)[ \t]?{_NAMES}[ \t]*[.!]?[ \t]*$", re.MULTILINE)
 _INTRO_CONTEXT = re.compile(r"[ \t]{1,3}(?:from|here|speaking|at|with)\b|[ \t]*,", re.IGNORECASE)
 
@@ -360,9 +375,10 @@ def find_names(text: str) -> Iterator[Span]:
     """Names after introductions, greetings and sign-offs, and dash sign-offs at a line's end.
 
     "Hi, I'm Sarah from finance", "my name is John Smith", "This is John from finance",
-    "Thanks, Maria", "— Tom". Names must be capitalised; "Hi team" and "I'm frustrated" stay.
+    "Thanks, Maria", "— Tom", and staff named by their role ("agent Maria Lopez", "a rep named Tom").
+    Names must be capitalised; "Hi team", "I'm frustrated" and "the agent I spoke to" stay.
     """
-    for pattern in (_INTRO, _GREETING, _SIGN_OFF):
+    for pattern in (_INTRO, _GREETING, _SIGN_OFF, _STAFF):
         for match in pattern.finditer(text):
             start, end = match.span("name")
             found = _name_end(text, start, end, whole=False)

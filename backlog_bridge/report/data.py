@@ -20,13 +20,14 @@ from backlog_bridge.classify import NpsGroup, Period, nps_breakdown, period_key,
 from backlog_bridge.pipeline import plan_stage
 from backlog_bridge.plan.inputs import MAX_SEGMENT_VALUES
 from backlog_bridge.plan.model import Action, PlanItem, ThemeBrief
+from backlog_bridge.plan.redact import Redactor
 from backlog_bridge.plan.rules import Rules
 from backlog_bridge.report.loop import Event, LoopParams, Outcome, Verdict, closed_loops, load_events
 from backlog_bridge.score import wilson_interval
 from backlog_bridge.settings import Settings
 from backlog_bridge.store import repo
 from backlog_bridge.store.tables import TrackerLink, utcnow
-from backlog_bridge.themes import ThemeStat, theme_events, theme_stats
+from backlog_bridge.themes import ThemeStat, set_aside, theme_events, theme_stats
 
 SHORT_HISTORY_DAYS = 120
 """Histories shorter than this are charted by week, longer ones by month."""
@@ -132,6 +133,20 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class NoSpecificReason:
+    """Detractor and passive comments that named no problem: counted here, never themes or issues."""
+
+    count: int
+    share: float
+    """Of the window's detractor and passive comments."""
+    comments: int
+    examples: tuple[str, ...]
+    """The commonest such remarks, redacted."""
+    not_actionable: int
+    """Empty answers and stock phrases ("n/a", "-"), counted apart."""
+
+
+@dataclass(frozen=True)
 class Report:
     """The whole theme report, ready to render as HTML, Markdown or JSON."""
 
@@ -149,6 +164,8 @@ class Report:
     """Every closed issue's fix, newest first (themes no longer active included)."""
     summary: Summary
     loop: LoopParams
+    no_specific_reason: NoSpecificReason | None = None
+    """Vague remarks and praise without a reason in the window; None for reports built without it."""
 
     @property
     def last_day(self) -> date:
@@ -192,6 +209,15 @@ def gather_report(
     sections = theme_sections(items, stats, events, period, _links(engine), {v.theme_key: v for v in verdicts})
     sections = tuple(_with_lineage(section, engine) for section in sections)
     head = _point(overall[0], "all") if overall else None
+    aside = set_aside(engine, settings.themes, end)
+    redactor = Redactor.from_rules(rules.redaction)
+    no_reason = NoSpecificReason(
+        aside.no_specific_reason,
+        aside.share,
+        aside.comments,
+        tuple(redactor.redact(text) for text in aside.examples),
+        aside.not_actionable,
+    )
     return Report(
         as_of=end,
         generated_at=generated_at or utcnow(),
@@ -205,6 +231,7 @@ def gather_report(
         verdicts=tuple(verdicts),
         summary=summarise(sections, verdicts, head),
         loop=loop,
+        no_specific_reason=no_reason,
     )
 
 

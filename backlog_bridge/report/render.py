@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from backlog_bridge.report import charts
-from backlog_bridge.report.data import IssueLink, NpsPoint, Report, ThemeSection, status_of
+from backlog_bridge.report.data import IssueLink, NoSpecificReason, NpsPoint, Report, ThemeSection, status_of
 from backlog_bridge.report.loop import Outcome, Verdict, verdict_comment, verdict_figures
 from backlog_bridge.sync.render import escape_markdown
 
@@ -109,11 +109,29 @@ def render_markdown(report: Report) -> str:
                   "| --- | --- | --- | --- | --- |"]  # fmt: skip
         lines += [f"| {md(g.field)} | {md(g.point.group)} | {g.point.nps:+.1f} | {_ci(g.point)} | {g.point.responses} |"
                   for g in report.segments]  # fmt: skip
+    lines += _md_no_reason(report.no_specific_reason)
     lines += ["", "## Past fixes", ""]
     lines += [_md_verdict(v) for v in report.verdicts] or ["No fix has shipped yet."]
     for section in report.themes:
         lines += _md_section(section)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _md_no_reason(n: NoSpecificReason | None) -> list[str]:
+    if n is None:
+        return []
+    lines = ["", "## No specific reason", "", f"{_no_reason_text(n)}"]
+    if n.examples:
+        lines += ["", *(f"> {md(quote)}" + "  " for quote in n.examples)]
+    return lines
+
+
+def _no_reason_text(n: NoSpecificReason) -> str:
+    return (
+        f"{n.count} of {n.comments} detractor and passive comments ({n.share:.1%}) name no problem or request "
+        f"(praise or a vague remark): counted here, never a theme or an issue. {n.not_actionable} more had "
+        "nothing to act on (empty, “n/a”)."
+    )
 
 
 def _md_section(t: ThemeSection) -> list[str]:
@@ -163,6 +181,7 @@ def render_html(report: Report) -> str:
         _themes_table(report.themes),
         _figure("share", "Share over time", charts.share_chart(report.themes), _SHARE_CAPTION),
         _figure("segments", "Segments", charts.segment_chart(report.segments), _SEGMENT_CAPTION),
+        _no_reason_html(report.no_specific_reason),
         _fixes(report),
         '<h2 id="themes">Themes</h2>',
         *(_section(t) for t in report.themes),
@@ -180,6 +199,15 @@ def render_html(report: Report) -> str:
 _SIGNIFICANT = {True: "significant: gets a priority", False: "too small or too uncertain for a priority"}
 _SHARE_CAPTION = "Top themes' share of all responses per period; a dashed line marks a shipped fix."
 _SEGMENT_CAPTION = "NPS per segment value in the theme window."
+
+
+def _no_reason_html(n: NoSpecificReason | None) -> str:
+    if n is None:
+        return ""
+    quotes = "".join(f"<blockquote>{e(quote)}</blockquote>" for quote in n.examples)
+    return (
+        f'<section id="no-specific-reason"><h2>No specific reason</h2><p>{e(_no_reason_text(n))}</p>{quotes}</section>'
+    )
 
 
 def _header(report: Report) -> str:

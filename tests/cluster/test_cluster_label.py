@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from backlog_bridge.cluster import ClusterResult
 from backlog_bridge.cluster.label import LabelParams, describe_themes, pick_quotes
@@ -88,3 +89,134 @@ def test_unthemed_rows_are_not_described():
 def test_no_themes_gives_no_descriptions():
     result = ClusterResult(np.array([-1, -1], dtype=np.int64), np.zeros((0, 3), np.float32))
     assert describe_themes(["a", "b"], unit(np.ones((2, 3))), result) == []
+
+
+# --- phrase labels ----------------------------------------------------------------------------
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # noqa: E402
+
+from backlog_bridge.cluster.label import candidate_phrases, mask_placeholders, phrase_labels  # noqa: E402
+
+
+class BagOfWords:
+    """A small fake encoder: a phrase's vector is the normalised sum of its words' fixed random vectors.
+
+    Words that mean a theme ("password", "dark") point along that theme's axis, so a phrase's meaning
+    is known without a model; everything else is small random noise.
+    """
+
+    def __init__(self, axes, dim=6, seed=0):
+        self.axes, self.dim, self.rng = axes, dim, np.random.default_rng(seed)
+        self.noise = {}
+        self.calls = []
+
+    def vector(self, word):
+        if word in self.axes:
+            v = np.zeros(self.dim)
+            v[self.axes[word]] = 1.0
+            return v
+        return self.noise.setdefault(word, self.rng.normal(0, 0.15, self.dim))
+
+    def encode(self, texts):
+        self.calls.append(list(texts))
+        rows = [sum(self.vector(w) for w in t.lower().split()) for t in texts]
+        return unit(np.array(rows)) if rows else np.zeros((0, self.dim), np.float32)
+
+
+def test_candidate_phrases_are_whole_phrases_never_fragments():
+    found = candidate_phrases("The mobile app crashes when I open a board, but support was nice")
+    assert "mobile app crashes" in found and "open a board" in found
+    for phrase in found:
+        words = phrase.lower().split()
+        assert 2 <= len(words) <= 6
+        assert words[0] not in ENGLISH_STOP_WORDS and words[-1] not in ENGLISH_STOP_WORDS
+        assert "but" not in words  # phrases never cross a joining word or punctuation
+        assert not ("board" in words and "support" in words)
+
+
+def test_candidate_phrases_keep_negations_and_particles_and_skip_vague_ones():
+    assert "no dark mode" in candidate_phrases("no dark mode at night")
+    assert "can't log in" in candidate_phrases("I can't log in since Monday")
+    assert candidate_phrases("pretty good overall, does the job") == []
+    assert candidate_phrases("the app is ok") == []
+    # cut before "to": "was hard" is a fragment of "was hard to swallow"
+    assert not any(p.endswith("hard") for p in candidate_phrases("price increase was hard to swallow"))
+
+
+def test_candidate_phrases_never_hold_redaction_tokens_or_masked_text():
+    text = mask_placeholders("My email is [email], call [phone] or ask for [name] about XXXX loan fees")
+    found = candidate_phrases(text)
+    assert "loan fees" in found
+    assert not any("[" in p or "xx" in p.lower() for p in found)
+    assert not any({"email", "phone", "name"} & set(p.lower().split()) for p in found)
+    assert "REDACTED" not in mask_placeholders("id REDACTED here", placeholders=["REDACTED"])
+
+
+def test_phrase_labels_pick_central_distinctive_phrases_and_embed_once():
+    texts, vectors, result = themed([PASSWORD, DARK])
+    fake = BagOfWords({"password": 0, "reset": 0, "dark": 1, "mode": 1})
+    described = describe_themes(texts, vectors, result, encode=fake.encode)
+    labels = [d.label for d in described]
+    assert "password" in labels[0] and "dark mode" in labels[1]
+    assert len(fake.calls) == 1  # every candidate phrase embedded in one batch
+    assert len(fake.calls[0]) == len(set(fake.calls[0]))
+    # each label's nearest centre is its own theme's
+    nearest = np.argmax(fake.encode(labels) @ result.centroids.T, axis=1)
+    assert list(nearest) == [0, 1]
+
+
+def test_phrase_labels_prefer_a_phrase_closer_to_the_own_centre_than_to_others():
+    # Both themes say "slow export"; only theme 0 also says "excel export". Theme 1's members speak of pdf.
+    excel = ["slow export to excel", "excel export broken", "slow export again", "excel export drops rows"]
+    pdf = ["slow export to pdf", "pdf export broken", "slow export again please", "pdf export cuts pages"]
+    texts, _vectors, result = themed([excel, pdf])
+    fake = BagOfWords({"excel": 0, "pdf": 1})
+    labels = phrase_labels(texts, result, fake.encode)
+    assert "excel" in labels[0].lower() and "pdf" in labels[1].lower()
+
+
+def test_phrase_labels_are_unique_across_themes():
+    same = ["late delivery of my order", "late delivery again", "late delivery", "very late delivery"]
+    texts, _vectors, result = themed([same, list(same)])
+    labels = phrase_labels(texts, result, BagOfWords({"late": 0}).encode)
+    assert labels[0] is not None and labels[1] is not None
+    assert labels[0].lower() != labels[1].lower()
+
+
+def test_themes_without_phrases_fall_back_to_keywords():
+    texts, vectors, result = themed([["crash", "crashes", "crash!"], ["slow", "slow.", "slow"]])
+    described = describe_themes(texts, vectors, result, encode=BagOfWords({}).encode)
+    assert [d.label for d in described] == ["crash", "slow"]
+
+
+def test_keywords_skip_redaction_tokens():
+    texts, vectors, result = themed([[f"{t}, ask [name] at [phone]" for t in PASSWORD], DARK])
+    for encode in (None, BagOfWords({}).encode):
+        for d in describe_themes(texts, vectors, result, encode=encode):
+            assert not any("name" in k or "phone" in k for k in d.keywords)
+            assert "name" not in d.label and "phone" not in d.label
+
+
+@pytest.mark.slow
+def test_real_labels_name_the_problem_and_retrieve_their_theme(embedder):
+    groups = [
+        ["my flight was cancelled without notice", "flight cancelled without notice again",
+         "they cancelled my flight without notice and no refund", "flight got cancelled the night before",
+         "cancelled flight, no explanation"],
+        ["long hold times on the phone", "I was on hold for two hours", "hold times on the phone are awful",
+         "waited on hold forever to reach an agent", "phone support hold time is ridiculous"],
+        ["mobile app crashes on startup", "the app crashes every time I open it", "app crashes on startup since update",
+         "mobile app keeps crashing", "crashes on startup on my android phone"],
+    ]  # fmt: skip
+    texts = [t for g in groups for t in g]
+    vectors = embedder.encode(texts)
+    labels_of = np.repeat(np.arange(3), 5).astype(np.int64)
+    centres = unit(np.stack([vectors[labels_of == t].mean(0) for t in range(3)]))
+    result = ClusterResult(labels_of, centres)
+    labels = [d.label.lower() for d in describe_themes(texts, vectors, result, encode=embedder.encode)]
+    assert "cancel" in labels[0] and "flight" in labels[0]
+    assert "hold" in labels[1]
+    assert "crash" in labels[2]
+    assert all(2 <= len(label.split()) <= 6 for label in labels)
+    nearest = np.argmax(embedder.encode(labels) @ centres.T, axis=1)
+    assert list(nearest) == [0, 1, 2]

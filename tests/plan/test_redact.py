@@ -57,6 +57,13 @@ POSITIVE = [
     ("Best regards, Anna Müller", "Best regards, [name]"),
     ("I am José García", "I am [name]"),
     ("I’m Siobhan O’Neill", "I’m [name]"),
+    # staff named by their role
+    ("agent Maria Lopez could not help", "agent [name] could not help"),
+    (
+        "I spoke to a rep named Tom, then supervisor Mr. Khan",
+        "I spoke to a rep named [name], then supervisor Mr. [name]",
+    ),
+    ("The Agent Jonathan Smith hung up", "The Agent [name] hung up"),
     # several kinds in one quote
     (
         "Hi, I'm Tom (tom@acme.io, +1 415 555 0134). Refund to 4111 1111 1111 1111. Thanks, Tom",
@@ -93,6 +100,10 @@ NEGATIVE = [
     "between 20-30 seconds",
     "see https://example.com/docs/page",
     "scores 0.5 0.6 0.7 0.8",
+    "the agent I spoke to was rude",
+    "support agent Never called back",
+    "my account manager",
+    "a rep from Support",
 ]
 
 

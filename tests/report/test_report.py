@@ -296,3 +296,34 @@ def test_an_empty_store_still_renders(engine):
 def test_charts_are_deterministic(report, page):
     assert render_html(report) == page
     assert len(re.findall(r"<svg[^>]*viewBox", page)) == 4
+
+
+def test_no_specific_reason_is_counted_shown_and_redacted(store):
+    from sqlmodel import col, select
+
+    remarks = ["pretty good", "pretty good", "pretty good", "does the job. Thanks, Maria", "does the job. Thanks, Maria",
+               "meh", "n/a", "-"]  # fmt: skip
+    with Session(store) as session:
+        themed = set(session.exec(select(ThemeMember.response_id)))
+        loose = [
+            r for r in session.exec(select(Response).where(col(Response.category) != "promoter").order_by(col(Response.id)))
+            if r.id not in themed and r.responded_at.replace(tzinfo=UTC) >= WINDOW_START
+        ][: len(remarks)]  # fmt: skip
+        for response, text in zip(loose, remarks, strict=True):
+            response.comment = text
+            bucket = "not_actionable" if text in ("n/a", "-") else "no_specific_reason"
+            session.add(ThemeMember(response_id=response.id, theme_id=None, bucket=bucket))
+        session.commit()
+    report = gather_report(Settings(), store, Rules(), AS_OF, LoopParams(30, 7), generated_at=GENERATED)
+    aside = report.no_specific_reason
+    assert (aside.count, aside.not_actionable, aside.comments) == (6, 2, 60 + 8)
+    assert aside.share == pytest.approx(6 / 68)
+    assert aside.examples == ("pretty good", "does the job. Thanks, [name]", "meh")
+    page, markdown, data = render_html(report), render_markdown(report), json.loads(render_json(report))
+    assert "No specific reason" in page and "## No specific reason" in markdown
+    assert "6 of 68 detractor and passive comments (8.8%)" in markdown
+    assert data["no_specific_reason"]["count"] == 6
+    for text in (page, markdown, render_json(report)):
+        assert "Maria" not in text
+    # never a theme: the plan (and so the tracker) only sees themes
+    assert all(t.brief.label not in remarks for t in report.themes)
