@@ -20,6 +20,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from backlog_bridge import __version__, logs, pipeline
@@ -36,7 +37,7 @@ from backlog_bridge.plan.redact import Redactor
 from backlog_bridge.plan.rules import Rules
 from backlog_bridge.settings import Settings, load_settings
 from backlog_bridge.store import repo
-from backlog_bridge.store.db import open_store, redact_url
+from backlog_bridge.store.db import open_store, redact_url, store_fault
 from backlog_bridge.store.lock import run_lock
 from backlog_bridge.store.tables import RunRecord
 from backlog_bridge.sync.engine import SyncReport
@@ -55,6 +56,9 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         except BacklogBridgeError as error:
             ui.error(error)
             raise typer.Exit(2 if isinstance(error, ConfigError) else 1) from None
+        except SQLAlchemyError as error:  # disk full, read-only, database gone: one line, no row values
+            ui.error(store_fault(error))
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -389,7 +393,7 @@ def run(ctx: typer.Context, as_of: AsOf = None, output: FormatOption = OutputFor
     else:
         _print_run(summary, settings)
     if not summary.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(RUN_EXIT_CODES[summary.status])
 
 
 def _print_run(summary: pipeline.RunSummary, settings: Settings) -> None:
@@ -416,7 +420,11 @@ def _print_run(summary: pipeline.RunSummary, settings: Settings) -> None:
         say(f"stopped before {summary.stopped_before}: the next run completes the work")
     for error in summary.errors:
         ui.error(error, prefix="error")
-    say(f"run {summary.run_id} {'ok' if summary.ok else 'failed'}; store: {_where(settings)}")
+    say(f"run {summary.run_id} {summary.headline}; store: {_where(settings)}")
+
+
+RUN_EXIT_CODES = {"ok": 0, "failed": 1, "stopped": 1, "partial": 3}
+"""`run`'s exit code per run status: a partial run (an unreadable file, themes left pending) is not ok."""
 
 
 def _run_json(summary: pipeline.RunSummary, settings: Settings) -> dict[str, Any]:
@@ -424,6 +432,7 @@ def _run_json(summary: pipeline.RunSummary, settings: Settings) -> dict[str, Any
     return {
         "run_id": summary.run_id,
         "ok": summary.ok,
+        "status": summary.status,
         "as_of": summary.as_of.isoformat() if summary.as_of else None,
         "imports": [_result_json(r) for r in summary.imports],
         "nps": None

@@ -21,9 +21,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from backlog_bridge import logs, pipeline
 from backlog_bridge.embed.embedder import Embedder
 from backlog_bridge.errors import BacklogBridgeError, TrackerTerminalError, TrackerTransientError
+from backlog_bridge.logs import mask_url_passwords, scrub, secret_values
 from backlog_bridge.plan.rules import check_rules
 from backlog_bridge.settings import ScheduleSettings, Settings
-from backlog_bridge.store.db import alembic_config, make_engine, redact_url
+from backlog_bridge.store.db import alembic_config, make_engine, redact_url, sqlite_path
 from backlog_bridge.store.lock import current_holder, utcnow
 from backlog_bridge.worker import cron_trigger
 
@@ -152,7 +153,7 @@ def check_database(url: str) -> Check:
     """Connect, and compare the schema revision with the code's newest migration (nothing is written)."""
     where = redact_url(url)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        path = Path(url.removeprefix("sqlite:///"))
+        path = Path(sqlite_path(url))
         if not path.is_file():
             return Check(
                 "database", Status.WARN, f"{where}: no database yet", "`backlog-bridge run` creates it on first use"
@@ -164,12 +165,18 @@ def check_database(url: str) -> Check:
         finally:
             engine.dispose()
     except (SQLAlchemyError, BacklogBridgeError) as error:
-        return Check(
-            "database",
-            Status.FAIL,
-            f"{where}: cannot connect: {_first_line(error)}",
-            "check that the server is up and database_url is right; put the password in PGPASSWORD, not the URL",
-        )
+        detail = scrub(_first_line(error), secret_values())
+        return Check("database", Status.FAIL, f"{where}: cannot connect: {detail}", _connect_todo(url, detail))
+
+
+def _connect_todo(url: str, detail: str) -> str:
+    """What to do about a failed connection; a password belongs in the root-only secrets file, never a command line."""
+    secrets_file = "the service's root-only secrets file (/etc/backlog-bridge/secrets.env, see deploy/)"
+    if mask_url_passwords(url) != url:
+        return f"take the password out of database_url and set PGPASSWORD in {secrets_file}; then check the server"
+    if "password" in detail.lower() or "authentication" in detail.lower():
+        return f"check the user in database_url and PGPASSWORD in {secrets_file}"
+    return "check that the server is up and database_url (host, port, database name) is right"
 
 
 def _check_revision(engine: Engine, where: str) -> Check:
@@ -251,7 +258,8 @@ def _dst_shifted(trigger: CronTrigger, now: datetime, horizon: timedelta = timed
 
 
 def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return mask_url_passwords(first)
 
 
 def _scrubbed(check: Check, secrets: list[str]) -> Check:

@@ -13,7 +13,8 @@ from backlog_bridge.output import neutralise
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _SECRET_ENV = re.compile(r"(TOKEN|PASSWORD|SECRET|API_KEY)", re.IGNORECASE)
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^\s/?#]*@")
+"""user:password@ in a URL; the password runs to the authority's *last* @ (an unencoded @ in it is common)."""
 
 
 def secret_values() -> list[str]:
@@ -25,6 +26,11 @@ def scrub(text: str, secrets: list[str]) -> str:
     """`text` with secret values and URL passwords replaced by ***."""
     for secret in secrets:
         text = text.replace(secret, "***")
+    return mask_url_passwords(text)
+
+
+def mask_url_passwords(text: str) -> str:
+    """`text` with the password of every URL in it replaced by *** (postgresql://u:p@ss@h/db too)."""
     return _URL_PASSWORD.sub(r"\1***@", text)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from backlog_bridge.classify import NpsCounts, NpsEstimate, estimate, z_for
 from backlog_bridge.embed.embedder import Embedder
@@ -30,6 +31,7 @@ from backlog_bridge.plan.redact import Redactor
 from backlog_bridge.plan.rules import Rules, for_trackers, load_rules
 from backlog_bridge.settings import Settings
 from backlog_bridge.store import repo
+from backlog_bridge.store.db import store_fault
 from backlog_bridge.store.tables import utcnow
 from backlog_bridge.sync.engine import Note, SyncReport, post_notes
 from backlog_bridge.sync.tracker import IssueRef
@@ -59,13 +61,32 @@ class RunSummary:
     """The stage a stop request (SIGTERM) ended the run before; None when it ran to the end."""
     stage_seconds: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    """Every problem, "stage: reason" (a failed stage, an unreadable file, a theme left pending or failed)."""
+    failed_stages: list[str] = field(default_factory=list)
     as_of: datetime | None = None
     """End of the analysis window (exclusive); None = the clock's now."""
 
     @property
+    def status(self) -> str:
+        """The outcome: failed (a stage could not run), stopped (a stop request), partial (ran, with problems), ok."""
+        if self.failed_stages:
+            return "failed"
+        if self.stopped_before:
+            return "stopped"
+        return "partial" if self.errors else "ok"
+
+    @property
+    def headline(self) -> str:
+        """The status with its first reasons, e.g. "partial: sync: tracker unreachable (github), 3 themes pending…"."""
+        if self.ok:
+            return self.status
+        shown = self.errors[:3] or [f"stopped before {self.stopped_before}"]
+        return f"{self.status}: " + "; ".join(shown) + (" …" if len(self.errors) > 3 else "")
+
+    @property
     def ok(self) -> bool:
-        """True when every stage succeeded."""
-        return not self.errors
+        """True when every stage ran and nothing is left over."""
+        return self.status == "ok"
 
     def counts(self) -> dict[str, Any]:
         """Totals for the audit log."""
@@ -110,30 +131,51 @@ def run_once(
     """
     summary = RunSummary(run_id=repo.start_run(engine, "run"))
     run = _Stages(settings, engine, now, embedder, summary, as_of=as_of, progress=progress)
-    for name, stage in (
-        ("ingest", run.ingest),
-        ("classify", run.classify),
-        ("themes", run.themes),
-        ("plan", run.plan),
-        ("sync", run.sync),
-        ("report", run.report),
-    ):
-        if should_stop():
-            summary.stopped_before = name
-            break
-        with _stage(summary, name):
-            stage()
-    status = "failed" if summary.errors else "stopped" if summary.stopped_before else "ok"
-    stopped = [f"stopped before {summary.stopped_before}; the next run completes the work"]
-    repo.finish_run(
-        engine,
-        summary.run_id,
-        status,
-        counts=summary.counts(),
-        stages={name: round(seconds, 3) for name, seconds in summary.stage_seconds.items()},
-        error="; ".join(summary.errors + (stopped if summary.stopped_before else [])) or None,
-    )
+    current = "start"
+    try:
+        for current, stage in (
+            ("ingest", run.ingest),
+            ("classify", run.classify),
+            ("themes", run.themes),
+            ("plan", run.plan),
+            ("sync", run.sync),
+            ("report", run.report),
+        ):
+            if should_stop():
+                summary.stopped_before = current
+                break
+            with _stage(summary, current):
+                stage()
+    except BaseException as error:  # closed as such, then raised on: a run never stays "running"
+        interrupted = isinstance(error, KeyboardInterrupt | SystemExit)
+        summary.errors.append(f"{current}: {_reason(error) if not interrupted else 'interrupted'}")
+        _finish(engine, summary, "interrupted" if interrupted else "failed")
+        raise
+    _finish(engine, summary, summary.status)
     return summary
+
+
+def _reason(error: BaseException) -> str:
+    """A stage's unexpected failure in one line, without a driver's message (it can quote a row)."""
+    if isinstance(error, SQLAlchemyError):
+        return str(store_fault(error))
+    return f"unexpected {type(error).__name__}"
+
+
+def _finish(engine: Engine, summary: RunSummary, status: str) -> None:
+    stopped = [f"stopped before {summary.stopped_before}; the next run completes the work"]
+    try:
+        repo.finish_run(
+            engine,
+            summary.run_id,
+            status,
+            counts=summary.counts(),
+            stages={name: round(seconds, 3) for name, seconds in summary.stage_seconds.items()},
+            error="; ".join(summary.errors + (stopped if summary.stopped_before else [])) or None,
+        )
+    except SQLAlchemyError:  # the store itself is gone: the next run closes this record as interrupted
+        if status not in ("failed", "interrupted"):
+            raise
 
 
 @dataclass
@@ -189,6 +231,10 @@ class _Stages:
             self.summary.errors.extend(
                 f"sync: {r.theme_key}: {r.message}" for r in report.results if r.outcome.value == "failed"
             )
+            pending = report.counts()["pending"]
+            if pending:
+                why = "tracker unreachable" if report.unreachable else "tracker busy or rate limited"
+                self.summary.errors.append(f"sync: {why} ({name}), {pending} themes pending for the next run")
 
     def report(self) -> None:
         settings = self.settings.report
@@ -220,6 +266,7 @@ def _stage(summary: RunSummary, name: str) -> Iterator[None]:
         yield
     except BacklogBridgeError as error:
         summary.errors.append(f"{name}: {error}")
+        summary.failed_stages.append(name)
     finally:
         summary.stage_seconds[name] = time.perf_counter() - started
 

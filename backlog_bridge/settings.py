@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -348,6 +348,27 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.base_dir / DEFAULT_DATABASE_FILE).resolve()}"
+
+
+def known_environment_variables() -> set[str]:
+    """Every BACKLOG_BRIDGE_* name the tool reads: secrets, the config path, and one per settings key.
+
+    A deploy file or secrets.env naming anything else sets nothing (or, for a key under a known
+    section, stops every command with "unknown key"): tests check the shipped unit file against this.
+    """
+    names = {CONFIG_ENV, *GITHUB_TOKEN_ENV, JIRA_EMAIL_ENV, JIRA_TOKEN_ENV}
+    names = {name for name in names if name.startswith("BACKLOG_BRIDGE_")}
+    for name, field in Settings.model_fields.items():
+        prefix = "BACKLOG_BRIDGE_" + name.upper()
+        names.add(prefix)
+        section = next((t for t in get_args(field.annotation) or (field.annotation,) if _is_section(t)), None)
+        if section is not None:
+            names.update(f"{prefix}__{key.upper()}" for key in section.model_fields)
+    return names
+
+
+def _is_section(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def config_path(explicit: Path | None = None) -> tuple[Path, bool]:

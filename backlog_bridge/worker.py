@@ -7,17 +7,20 @@ tick it completed there, so two workers against one database run the pipeline on
 second finds the lock taken, or the tick already done.
 
 SIGTERM or SIGINT: no new job starts, the running one finishes its current stage (the job gets
-`StopSignal.requested` and checks it between stages), then `run_worker` returns.
+`StopSignal.requested` and checks it between stages), then `run_worker` returns. The handler itself
+only sets a flag; a watcher thread woken through `signal.set_wakeup_fd` logs and shuts the scheduler
+down, so a signal that lands while the main thread holds a lock cannot deadlock the worker.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -28,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, inspect
@@ -114,16 +118,22 @@ class StopSignal:
 
     def __init__(self) -> None:
         self._stop = threading.Event()
+        self._signalled = False
         self._idle = threading.Condition()
         self._running = 0
 
     def requested(self) -> bool:
         """True once a stop was asked for; jobs check it between stages."""
-        return self._stop.is_set()
+        return self._signalled or self._stop.is_set()
 
     def request(self) -> None:
         """Ask running jobs to stop after their current stage."""
+        self._signalled = True
         self._stop.set()
+
+    def flag(self) -> None:
+        """What a signal handler may do: set a flag, take no lock (the thread it interrupts may hold it)."""
+        self._signalled = True
 
     @contextmanager
     def running(self) -> Iterator[None]:
@@ -305,23 +315,58 @@ def run_worker(scheduler: BlockingScheduler, stop: StopSignal, stop_timeout: flo
             (systemd's TimeoutStopSec is the outer limit).
     """
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        logger.info(
-            "worker.stopping",
-            extra={"signal": signal.Signals(signum).name, "todo": "nothing: the current stage finishes first"},
-        )
-        stop.request()
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.flag()  # only this: the interrupted main thread may hold any lock (logging's, the scheduler's)
 
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    watcher = threading.Thread(target=_watch_signals, args=(read_end, scheduler, stop), name="worker-signals")
+    watcher.daemon = True
+    watcher.start()
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)  # the C handler writes the number
     try:
-        scheduler.start()  # blocks until shutdown
+        if not stop.requested():
+            scheduler.start()  # blocks until shutdown
     finally:
+        signal.set_wakeup_fd(previous_fd)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        os.write(write_end, bytes([_WATCHER_EXIT]))
+        watcher.join(timeout=5)
+        os.close(write_end)
     finished = stop.wait_idle(stop_timeout)
     logger.info("worker.stopped", extra={"clean": finished})
+
+
+_WATCHER_EXIT = 0
+"""Written to the wakeup pipe to end the watcher (no signal has number 0)."""
+
+
+def _watch_signals(read_end: int, scheduler: BlockingScheduler, stop: StopSignal) -> None:
+    """Act on signals in an ordinary thread, where logging and shutting the scheduler down may take locks."""
+    try:
+        while data := os.read(read_end, 64):
+            for number in data:
+                if number == _WATCHER_EXIT:
+                    return
+                logger.info(
+                    "worker.stopping",
+                    extra={"signal": _signal_name(number), "todo": "nothing: the current stage finishes first"},
+                )
+                stop.request()
+                if scheduler.running:  # else it has not started: _on_start sees the request
+                    with suppress(SchedulerNotRunningError):  # it stopped in between
+                        scheduler.shutdown(wait=False)
+    finally:
+        os.close(read_end)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
 
 
 def _stored_jobs(store: SQLAlchemyJobStore, scheduler: BlockingScheduler, engine: Engine) -> dict[str, Any]:

@@ -1,7 +1,10 @@
 import json
 import logging
 
-from backlog_bridge.logs import EventFormatter, scrub
+import pytest
+
+from backlog_bridge.logs import EventFormatter, mask_url_passwords, scrub
+from backlog_bridge.store.db import redact_url
 
 
 def _record(message: str, **extra) -> logging.LogRecord:
@@ -27,6 +30,24 @@ def test_text_lines_carry_the_extra_fields():
 
 def test_scrub_leaves_ordinary_text_alone():
     assert scrub("nothing to hide", ["secret1"]) == "nothing to hide"
+
+
+@pytest.mark.parametrize(
+    ("url", "password"),
+    [("postgresql://u:p@ss@host/db", "p@ss"), ("postgresql+psycopg://app:s3cr3t@db:5432/nps", "s3cr3t"),
+     ("postgresql://u:a@b@c@h:5432/db?sslmode=require", "a@b@c"), ("postgresql://:only@pw@h/db", "only@pw"),
+     ("postgresql://u:pa:ss@h/db", "pa:ss")],
+)  # fmt: skip
+def test_a_url_password_is_masked_however_it_is_written(url, password):
+    for masked in (redact_url(url), scrub(f"cannot connect to {url}: refused", []), mask_url_passwords(url)):
+        assert "***" in masked
+        assert password not in masked and password.split("@")[-1] not in masked.split("***")[1].split("/")[0]
+    assert redact_url(url).endswith(url.split("@")[-1])  # the host stays readable
+
+
+def test_masking_leaves_urls_without_a_password_and_emails_alone():
+    text = "postgresql://app@db/nps; mail me at a@b.example; sqlite:///x.db"
+    assert redact_url(text) == text
 
 
 def test_text_lines_never_carry_terminal_escapes():

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,12 @@ CSV_DELIMITERS = (",", ";", "\t", "|")
 JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 _MAX_FIELD = 256 * 1024 * 1024
+MAX_JSON_DEPTH = 64
+"""Deeper JSON nesting is cut out and its record quarantined (Python's parser would hit its recursion limit)."""
+MAX_JSON_INT_DIGITS = 40
+"""JSON integers longer than this are kept as text (Python refuses ints over 4,300 digits; none is a score)."""
+_TOO_DEEP = "\x00backlog-bridge:nested-too-deep"
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]++|\\.)*+"|[\[\]{}]')
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,8 @@ def read_export(path: Path, max_bytes: int | None = None) -> ParsedFile:
     Raises:
         IngestError: the file is missing, empty, binary, too large or not parseable at all.
     """
+    if path.exists() and not path.is_file():  # reading a pipe or a device would block or never end
+        raise IngestError(str(path), "not a regular file (a folder, pipe or device): name an export file")
     try:
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
@@ -84,29 +93,76 @@ def read_export(path: Path, max_bytes: int | None = None) -> ParsedFile:
 
 
 def decode(path: Path, data: bytes) -> tuple[str, str, list[str]]:
-    """Text of the file: UTF-8 (with or without BOM), UTF-16 with BOM, else the detected charset."""
+    """Text of the file: UTF-8 (with or without BOM), UTF-16 with BOM, else the detected charset.
+
+    A file that is mostly UTF-8 with some lines in another charset (two exports pasted together) is
+    decoded line by line: UTF-8 where it is, the other charset elsewhere, and a notice names the lines.
+    """
     if not data.strip():
         raise IngestError(str(path), "file is empty")
     if data.startswith(b"PK\x03\x04"):
         raise IngestError(str(path), "this is a zip or Excel .xlsx file, not CSV/JSON: export it as CSV")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16", []
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data.decode("utf-8-sig"), "utf-8-sig", []
-    if b"\x00" in data[:4096]:
+        try:
+            return data.decode("utf-16"), "utf-16", []
+        except UnicodeDecodeError as error:
+            notice = f"{path}: broken UTF-16 ({error.reason}); unreadable characters replaced with \ufffd"
+            return data.decode("utf-16", errors="replace"), "utf-16", [notice]
+    if _looks_binary(data[:4096]):
         raise IngestError(str(path), "file holds binary data (NUL bytes), not CSV or JSON text")
+    bom = data.startswith(b"\xef\xbb\xbf")
+    body = data[3:] if bom else data
+    name = "utf-8-sig" if bom else "utf-8"
     try:
-        return data.decode("utf-8"), "utf-8", []
-    except UnicodeDecodeError as error:
-        try:  # Excel's "CSV" on Windows: by far the most common non-UTF-8 export
-            return data.decode("cp1252"), "cp1252", [f"{path}: not UTF-8; read as Windows-1252 (cp1252)"]
-        except UnicodeDecodeError:
-            pass
-        guess = from_bytes(data).best()
-        if guess is None or guess.encoding is None:
-            raise IngestError(str(path), f"file is not text in any known encoding ({error})") from error
-        notice = f"{path}: not UTF-8; read as {guess.encoding} (check accented characters)"
-        return str(guess), guess.encoding, [notice]
+        return body.decode("utf-8"), name, []
+    except UnicodeDecodeError:
+        pass
+    lines = body.splitlines(keepends=True)
+    foreign = [number for number, line in enumerate(lines, start=1) if not _is_utf8(line)]
+    foreign_lines = set(foreign)
+    fallback = _fallback_encoding(b"".join(lines[number - 1] for number in foreign))
+    if len(foreign) == len(lines) and not bom:  # the whole file is in another charset
+        notice = f"{path}: not UTF-8; read as {_describe(fallback)}"
+        return body.decode(fallback, errors="replace"), fallback, [notice]
+    text = "".join(
+        line.decode(fallback, errors="replace") if number in foreign_lines else line.decode("utf-8")
+        for number, line in enumerate(lines, start=1)
+    )
+    shown = ", ".join(str(number) for number in foreign[:10]) + (" …" if len(foreign) > 10 else "")
+    notice = f"{path}: mixed encodings; line(s) {shown} are not UTF-8 and were read as {_describe(fallback)}"
+    return text, f"{name}+{fallback}", [notice]
+
+
+def _looks_binary(head: bytes) -> bool:
+    """Many NUL or other control bytes: binary (or UTF-16 without a BOM). A stray one is its row's problem."""
+    controls = sum(head.count(byte) for byte in _CONTROL_BYTES)
+    return head.count(b"\x00") > max(8, len(head) // 100) or controls > max(32, len(head) // 10)
+
+
+_CONTROL_BYTES = [bytes([code]) for code in (*range(0, 9), *range(14, 32))]
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _fallback_encoding(foreign: bytes) -> str:
+    """Windows-1252 (Excel's "CSV" on Windows, by far the most common), else the detected charset."""
+    try:
+        foreign.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        pass
+    guess = from_bytes(foreign).best()
+    return guess.encoding if guess is not None and guess.encoding else "latin-1"
+
+
+def _describe(encoding: str) -> str:
+    return "Windows-1252 (cp1252)" if encoding == "cp1252" else f"{encoding} (check accented characters)"
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -205,9 +261,45 @@ def _unique_names(header: Sequence[str]) -> list[str]:
     return names
 
 
+def loads_bounded(text: str) -> Any:
+    """json.loads that cannot overflow: nesting past MAX_JSON_DEPTH becomes a marker, huge ints text.
+
+    The marker makes the record holding it a quarantined one (see `_json_record`); the rest of the
+    file still imports. Raises json.JSONDecodeError like json.loads.
+    """
+    try:
+        return json.loads(text, parse_int=_bounded_int)
+    except RecursionError:  # the parser gave up cleanly; parse again without the deep parts
+        return json.loads(_cut_deep(text), parse_int=_bounded_int)
+
+
+def _bounded_int(digits: str) -> int | str:
+    return int(digits) if len(digits.lstrip("-")) <= MAX_JSON_INT_DIGITS else digits
+
+
+def _cut_deep(text: str) -> str:
+    """Text with each array/object nested deeper than MAX_JSON_DEPTH replaced by a marker string."""
+    depth, cut_from, pieces, kept_to = 0, -1, [], 0
+    for token in _JSON_TOKENS.finditer(text):
+        char = token.group()[0]
+        if char in "[{":
+            depth += 1
+            if depth == MAX_JSON_DEPTH + 1:
+                cut_from = token.start()
+        elif char in "]}":
+            depth -= 1
+            if depth == MAX_JSON_DEPTH and cut_from >= 0:
+                pieces += [text[kept_to:cut_from], json.dumps(_TOO_DEEP)]
+                kept_to, cut_from = token.end(), -1
+    if cut_from >= 0:  # never closed: the JSON is broken anyway, and json.loads says so
+        pieces += [text[kept_to:cut_from], json.dumps(_TOO_DEEP)]
+        return "".join(pieces)
+    return "".join([*pieces, text[kept_to:]])
+
+
 def _read_json(path: Path, text: str) -> tuple[Layout, list[RawRecord], str]:
     try:
-        document = json.loads(text)
+        document = loads_bounded(text)
     except json.JSONDecodeError as error:
         if _looks_like_json_lines(text):
             layout, records = _read_json_lines(path, text)
@@ -236,7 +328,7 @@ def _read_json_lines(path: Path, text: str) -> tuple[Layout, list[RawRecord]]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = loads_bounded(line)
         except json.JSONDecodeError as error:
             records.append(RawRecord(number, {}, line, f"not valid JSON: {error.msg} at column {error.colno}"))
             continue
@@ -247,10 +339,27 @@ def _read_json_lines(path: Path, text: str) -> tuple[Layout, list[RawRecord]]:
 
 
 def _json_record(number: int, item: Any, raw: str | None = None) -> RawRecord:
+    if _too_deep(item):  # checked first: serialising or flattening it would recurse as deep
+        shown = raw if raw is not None else "(a JSON record nested too deep to show)"
+        return RawRecord(number, {}, shown, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     text = raw if raw is not None else json.dumps(item, ensure_ascii=False, default=str)
     if not isinstance(item, dict):
         return RawRecord(number, {}, text, f"expected a JSON object, found {type(item).__name__}")
     return RawRecord(number, flatten_json_record(item), text)
+
+
+def _too_deep(item: Any) -> bool:
+    """Nesting past MAX_JSON_DEPTH, or a part `_cut_deep` replaced; walked without recursion."""
+    stack: list[tuple[Any, int]] = [(item, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+        elif node == _TOO_DEEP:
+            return True
+    return False
 
 
 def _json_layout(records: Sequence[RawRecord]) -> Layout:

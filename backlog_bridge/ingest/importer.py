@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -18,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col
 
 from backlog_bridge.classify import categorise
@@ -26,9 +28,13 @@ from backlog_bridge.ingest.files import ParsedFile, RawRecord, file_sha256, read
 from backlog_bridge.ingest.values import (
     RowError,
     clean_text,
+    has_controls,
     looks_like_formula,
     parse_score,
     parse_timestamp,
+    show_controls,
+    storable,
+    strip_controls,
 )
 from backlog_bridge.ingest.vendors import ColumnMap, apply_overrides
 from backlog_bridge.settings import IngestSettings, SourceSettings
@@ -38,6 +44,12 @@ log = logging.getLogger(__name__)
 
 CANONICAL = ("score", "comment", "responded_at", "respondent_id", "account_id", "segments")
 _CHUNK = 500
+MAX_ID_CHARS = 200
+"""Longest response id (the store's column)."""
+MAX_PERSON_CHARS = 320
+"""Longest respondent or account id (the store's columns; 320 fits any e-mail address)."""
+MAX_SEGMENT_CHARS = 500
+"""Segment values are cut to this length (they are labels, not text)."""
 
 
 @dataclass(frozen=True)
@@ -152,23 +164,42 @@ def import_file(
     source: str | None = None,
     now: datetime | None = None,
 ) -> ImportResult:
-    """Import one file; a file-level failure is recorded on its batch and returned, not raised."""
+    """Import one file; a file-level failure is recorded on its batch and returned, not raised.
+
+    Whatever the file holds, it either imports (bad rows quarantined) or fails alone with one reason:
+    an unforeseen error while reading it is that file's error, never the run's.
+    """
+    shown_path = printable_path(path)
     try:
         parsed = read_export(path, max_bytes=int(settings.max_file_mb * 1_000_000))
     except IngestError as error:
-        result = ImportResult(path=str(path), source=source or settings.default_source, error=error.reason)
-        _record_failed_batch(engine, result, "")
-        return result
+        return _failed(engine, ImportResult(shown_path, source or settings.default_source, error=error.reason), "")
+    except (ValueError, OverflowError, RecursionError, MemoryError, LookupError, TypeError) as error:
+        log.debug("ingest.file-unreadable", exc_info=True)
+        reason = f"file could not be read ({type(error).__name__}); nothing imported from it"
+        return _failed(engine, ImportResult(shown_path, source or settings.default_source, error=reason), "")
     source_name = source or (parsed.layout.vendor if parsed.layout.vendor != "generic" else None)
     source_name = source_name or settings.default_source
-    result = ImportResult(path=str(path), source=source_name, vendor=parsed.layout.vendor, notices=parsed.notices)
+    result = ImportResult(path=shown_path, source=source_name, vendor=parsed.layout.vendor, notices=parsed.notices)
     try:
         rows, rejects = _canonical_rows(parsed, settings, settings.sources.get(source_name), now, result)
     except IngestError as error:
         result.error = error.reason
-        _record_failed_batch(engine, result, parsed.sha256)
-        return result
-    _store(engine, parsed, result, rows, rejects)
+        return _failed(engine, result, parsed.sha256)
+    except (ValueError, OverflowError, RecursionError, LookupError, TypeError) as error:
+        log.debug("ingest.file-unreadable", exc_info=True)
+        failed = ImportResult(shown_path, source_name, vendor=parsed.layout.vendor, notices=parsed.notices)
+        failed.error = f"file could not be read ({type(error).__name__}); nothing imported from it"
+        return _failed(engine, failed, parsed.sha256)
+    try:
+        _store(engine, parsed, result, rows, rejects)
+    except (DataError, IntegrityError) as error:  # a value our checks missed: the file fails alone, unwritten
+        log.debug("ingest.file-refused", exc_info=True)
+        refused = ImportResult(shown_path, source_name, vendor=parsed.layout.vendor, notices=parsed.notices)
+        refused.error = (
+            f"the database refused this file's rows ({type(error.orig).__name__}); nothing from it was written"
+        )
+        return _failed(engine, refused, parsed.sha256)
     log.debug(
         "ingest.file-imported",
         extra={
@@ -181,6 +212,20 @@ def import_file(
             "quarantined": result.quarantined,
         },
     )
+    return result
+
+
+def printable_path(path: Path) -> str:
+    """The path as text any database takes: a file name's undecodable bytes become \ufffd.
+
+    Other characters are kept as they are (a path cannot hold NUL; the output layer shows escapes).
+    """
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _failed(engine: Engine, result: ImportResult, sha256: str) -> ImportResult:
+    result.error = storable(result.error or "")
+    _record_failed_batch(engine, result, sha256)
     return result
 
 
@@ -225,6 +270,9 @@ def _canonical_rows(
             row = _canonical(record, columns, keep, dayfirst, zone, now, settings.max_comment_chars)
         except RowError as error:
             rejects.append((record, str(error)))
+            continue
+        except (ValueError, OverflowError, RecursionError, LookupError, TypeError) as error:  # a parser's gap
+            rejects.append((record, f"unreadable value ({type(error).__name__})"))
             continue
         if row.comment and looks_like_formula(row.comment):
             note = "comment looks like spreadsheet formula text; kept as plain text"
@@ -279,7 +327,8 @@ def infer_dayfirst(values: Iterable[Any]) -> bool | None:
     for value in values:
         text = str(value or "").strip()
         parts = text.replace(".", "/").split("/")
-        if len(parts) >= 3 and parts[0].isdigit() and parts[1].isdigit():
+        day_or_month = [part for part in parts[:2] if part.isdecimal() and len(part) <= 2]  # int("²") fails
+        if len(parts) >= 3 and len(day_or_month) == 2:
             if int(parts[0]) > 12:
                 return True
             if int(parts[1]) > 12:
@@ -306,16 +355,33 @@ def _canonical(
             f"comment is {len(comment):,} characters, over the limit of {max_comment_chars:,} "
             "(ingest.max_comment_chars); kept here whole"
         )
-    respondent = clean_text(values.get(columns.respondent_id)) if columns.respondent_id else None
-    account = clean_text(values.get(columns.account_id)) if columns.account_id else None
+    respondent = _identifier(values, columns.respondent_id, "respondent id", MAX_PERSON_CHARS)
+    account = _identifier(values, columns.account_id, "account id", MAX_PERSON_CHARS)
     segments = _segments(values, columns, keep)
-    external = clean_text(values.get(columns.response_id)) if columns.response_id else None
+    external = _identifier(values, columns.response_id, "response id", MAX_ID_CHARS)
     if external is None:
         basis = {"respondent": respondent, "at": responded_at.isoformat(), "score": score, "comment": comment}
         external = "sha:" + _hash(basis)[:24]
-    if len(external) > 200:
-        raise RowError(f"response id is {len(external)} characters long (at most 200)")
     return CanonicalRow(record.line, external, score, comment, responded_at, respondent, account, segments)
+
+
+def _identifier(values: Mapping[str, Any], column: str | None, what: str, limit: int) -> str | None:
+    """An id cell, refused (not silently changed) when cleaning it would make it another id."""
+    if column is None or values.get(column) is None:
+        return None
+    raw = values[column]
+    if isinstance(raw, str) and has_controls(raw):
+        raise RowError(f"{what} '{show_controls(raw[:60])}' holds control characters")
+    text = clean_text(raw)
+    if text is not None and len(text) > limit:
+        raise RowError(f"{what} is {len(text):,} characters long (at most {limit})")
+    return text
+
+
+def _segment_value(value: Any) -> Any:
+    if isinstance(value, bool) or (isinstance(value, int | float) and math.isfinite(value)):
+        return value  # PostgreSQL's JSON has no NaN or Infinity: those stay text
+    return strip_controls(str(value)).strip()[:MAX_SEGMENT_CHARS]
 
 
 def _segments(values: Mapping[str, Any], columns: ColumnMap, keep: set[str] | None) -> dict[str, Any]:
@@ -335,7 +401,7 @@ def _segments(values: Mapping[str, Any], columns: ColumnMap, keep: set[str] | No
             continue
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
-        segments[name] = value if isinstance(value, int | float | bool) else str(value).strip()[:500]
+        segments[strip_controls(name)[:MAX_SEGMENT_CHARS]] = _segment_value(value)
     return segments
 
 
@@ -349,7 +415,7 @@ def _store(
     with Session(engine) as session, session.begin():
         batch = ImportBatch(
             source=result.source,
-            path=str(parsed.path),
+            path=result.path,
             file_sha256=parsed.sha256,
             vendor=parsed.layout.vendor,
         )
@@ -457,11 +523,11 @@ def _quarantine(
             QuarantinedRow(
                 batch_id=batch_id,
                 source=result.source,
-                path=str(parsed.path),
+                path=result.path,
                 file_sha256=parsed.sha256,
                 line=record.line,
-                reason=reason,
-                raw=record.raw,
+                reason=storable(reason),
+                raw=storable(record.raw),
             )
         )
 

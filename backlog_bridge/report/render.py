@@ -21,6 +21,7 @@ from typing import Any, Literal
 from backlog_bridge.report import charts
 from backlog_bridge.report.data import IssueLink, NoSpecificReason, NpsPoint, Report, ThemeSection, status_of
 from backlog_bridge.report.loop import Outcome, Verdict, verdict_comment, verdict_figures
+from backlog_bridge.sync.render import escape_markdown
 
 Format = Literal["html", "md", "json"]
 SUFFIX: dict[str, str] = {"html": ".html", "md": ".md", "json": ".json"}
@@ -62,12 +63,14 @@ def _plain(value: Any) -> Any:
 
 # --- Markdown --------------------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#~&!])")
 
+def md(text: object) -> str:
+    """Customer text made inert in Markdown, as in the tracker bodies (the same escaper).
 
-def md(text: str) -> str:
-    """Customer text made inert in Markdown: one line, every markup character backslash-escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    One line, markup escaped, and @mentions, #123 / GH-1 references and bare URLs broken with a
+    zero-width joiner: a report pasted into GitHub notifies nobody and links nothing.
+    """
+    return escape_markdown(str(text))
 
 
 def render_markdown(report: Report) -> str:

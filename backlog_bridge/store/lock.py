@@ -9,7 +9,8 @@ SQLite (no advisory locks): a row in `run_lock` naming the holder (id, pid, host
 expiry. It is taken by one conditional UPDATE (`... WHERE expires_at <= now`), or an INSERT when
 the row does not exist yet, so two contenders can never both win; a heartbeat thread renews the lease
 while the run goes on. A crashed holder stops renewing and its lease runs out: a crash cannot keep
-the lock forever.
+the lock forever. A holder on this host whose pid no longer exists (kill -9) is taken over at once;
+a holder on another host keeps its lease until it runs out.
 
 On both, the row also shows who holds the lock (for messages and `doctor`) and which schedule
 tick each job last completed, so a second worker never repeats a tick the first has done.
@@ -207,7 +208,45 @@ def _sqlite_claim(engine: Engine, name: str, holder: str, now: datetime, lease: 
         with engine.begin() as connection:
             connection.execute(insert(table).values(name=name, ticks={}, **values))
     except IntegrityError:
-        return False  # the row exists and its lease has not run out: someone holds it
+        return _take_over_dead_holder(engine, name, values)  # held: unless by a dead process on this host
+    return True
+
+
+def _take_over_dead_holder(engine: Engine, name: str, values: dict[str, object]) -> bool:
+    """Take a lease whose holder was a process on this host that no longer exists (killed with -9).
+
+    Waiting out the lease would only delay the next run. Only a pid on the same host can be checked;
+    a lease from another host stays until it expires. The UPDATE is conditional on the dead holder,
+    so two processes taking over at once cannot both win.
+    """
+    table = run_lock_table
+    with engine.begin() as connection:
+        row = connection.execute(
+            select(table.c.holder, table.c.pid, table.c.hostname).where(table.c.name == name)
+        ).first()
+        if row is None or row.hostname != values["hostname"] or _pid_alive(row.pid):
+            return False
+        taken = connection.execute(
+            update(table).where(table.c.name == name, table.c.holder == row.holder).values(**values)
+        )
+    if taken.rowcount == 1:
+        logger.warning(
+            "lock.taken-over",
+            extra={"lock": name, "dead_pid": row.pid, "why": "its holder on this host is gone (killed?)"},
+        )
+        return True
+    return False
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # this process: a lease it holds is never stale
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, another user's (EPERM), or cannot tell: assume alive
+        return True
     return True
 
 

@@ -20,8 +20,11 @@ The rules, for every tracker alike:
   issue when it closed has *regressed*: one stamped comment per closure (or a reopen, per
   `regression_action`) instead of a new issue.
 * **Failures.** Transient errors are retried `RetryPolicy.attempts` times with exponential backoff
-  that honours Retry-After (through the injected `sleep`), then left pending for the next run.
-  Terminal errors are reported on the theme, and the other themes go on.
+  that honours Retry-After (through the injected `sleep`), then left pending for the next run; the
+  backoff of a whole run is capped (`RetryPolicy.run_budget`), and once the tracker gave no answer
+  (or a 5xx) to every try, the remaining themes are left pending without calling it again: an
+  unreachable tracker costs one theme's retries, not one per theme. Terminal errors are reported on
+  the theme, and the other themes go on.
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ class SyncReport:
     tracker: str
     dry_run: bool
     results: tuple[ThemeResult, ...]
+    unreachable: str | None = None
+    """Set when the tracker gave no answer (or a 5xx) to every try: the rest of the themes were left pending."""
 
     def counts(self) -> dict[str, int]:
         """Number of themes per outcome."""
@@ -110,6 +115,8 @@ class RetryPolicy:
     """Backoff before the second try; doubles each time (Retry-After wins when the tracker sends it)."""
     max_delay: float = 60.0
     """A longer Retry-After is not waited for: the theme is left pending for the next run."""
+    run_budget: float = 90.0
+    """Seconds of backoff one run waits in all, over every theme (not per theme)."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +164,8 @@ def sync_plan(
     rules = SyncRules(regression_action, regression_growth, significant_growth)
     run = _Run(engine, tracker, now, dry_run, rules, retry or RetryPolicy(), sleep)
     routed = [i for i in items if i.target.tracker == tracker.name]
-    return SyncReport(tracker.name, dry_run, tuple(run.sync_one(item) for item in routed))
+    results = tuple(run.sync_one(item) for item in routed)
+    return SyncReport(tracker.name, dry_run, results, run.unreachable)
 
 
 @dataclass(frozen=True)
@@ -216,6 +224,9 @@ class _Run:
     retry: RetryPolicy
     sleep: Callable[[float], None]
     _sprint: list[str | None] = field(default_factory=list)
+    waited: float = 0.0
+    unreachable: str | None = None
+    """Why the tracker is out of reach for the rest of this run (no answer or 5xx after every try)."""
 
     # --- one theme -------------------------------------------------------------------------
 
@@ -227,9 +238,13 @@ class _Run:
             where = f"{self.tracker.name} {item.target.project}"
             return ThemeResult(key, Outcome.SKIPPED, f"routed to {where}, not {self.tracker.project}")
         link = self._load(key)
+        if self.unreachable is not None:
+            return ThemeResult(key, Outcome.PENDING, f"tracker unreachable ({self.unreachable}); next run", _ref(link))
         try:
             return self._apply(item, link)
         except TrackerTransientError as error:
+            if isinstance(error, TrackerUnavailableError) and (error.status is None or error.status >= 500):
+                self.unreachable = str(error)  # the other themes would only wait for the same failure
             self._note_error(key, str(error))
             log.warning("sync.theme-pending", extra={"theme_key": key, "error": str(error)})
             return ThemeResult(key, Outcome.PENDING, f"will retry next run: {error}", _ref(link))
@@ -453,10 +468,11 @@ class _Run:
         if attempt + 1 >= self.retry.attempts:
             return False
         delay = error.retry_after if error.retry_after is not None else self.retry.base_delay * 2**attempt
-        if delay > self.retry.max_delay:
+        if delay > self.retry.max_delay or self.waited + delay > self.retry.run_budget:
             return False
         log.info("sync.retry", extra={"delay_s": delay, "error": str(error)})
         self.sleep(delay)
+        self.waited += delay
         return True
 
     def _upcoming_sprint(self) -> str | None:

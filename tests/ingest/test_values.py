@@ -85,3 +85,47 @@ def test_clean_text_and_formula_detection():
     assert looks_like_formula("+SUM(A1:A2)")
     assert not looks_like_formula("=) great product")
     assert not looks_like_formula("- the app is slow")
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [("9" * 400, "400 characters long"), (10**400, "outside 0-10"), (float("inf"), "outside 0-10"),
+     (float("-inf"), "outside 0-10"), ("1e400", "not a number"), ("9" * 99, "outside 0-10")],
+)  # fmt: skip
+def test_huge_and_infinite_scores_are_refused_with_a_reason(raw, reason):
+    with pytest.raises(RowError, match=reason):
+        parse_score(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(1764547200000000, datetime(2025, 12, 1, tzinfo=UTC)), ("1764547200000000", datetime(2025, 12, 1, tzinfo=UTC)),
+     ("March 4, 2026", datetime(2026, 3, 4, tzinfo=UTC)), ("4 Mar 2026 10:15", datetime(2026, 3, 4, 10, 15, tzinfo=UTC)),
+     ("Tue, 03 Mar 2026 10:00:00 +0100", datetime(2026, 3, 3, 9, tzinfo=UTC)), ("4. März 2026", None)],
+)  # fmt: skip
+def test_microseconds_and_text_dates(raw, expected):
+    if expected is None:
+        with pytest.raises(RowError):
+            parse_timestamp(raw, now=NOW)
+    else:
+        assert parse_timestamp(raw, now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [(float("inf"), "not a date"), (10**400, "not a date"), (1e30, "neither a Unix timestamp"),
+     ("9" * 400, "characters long"), ("0001-01-01T00:00:00+05:00", "out of range"), ("March", "lacks a day"),
+     ("Mar 4", "lacks a day"), ("4 Mar 2126", "future"), ("Jan 1, 1901", "before 1990"), ("Monday", "lacks a day")],
+)  # fmt: skip
+def test_dates_out_of_range_or_incomplete_are_refused_with_a_reason(raw, reason):
+    with pytest.raises(RowError, match=reason):
+        parse_timestamp(raw, now=NOW)
+
+
+def test_text_dates_follow_the_files_day_first_order():
+    assert parse_timestamp("04/03/2026 10:15", dayfirst=True, now=NOW) == datetime(2026, 3, 4, 10, 15, tzinfo=UTC)
+    assert parse_timestamp("04-Mar-2026", dayfirst=False, now=NOW) == datetime(2026, 3, 4, tzinfo=UTC)
+
+
+def test_clean_text_drops_control_characters_and_lone_surrogates():
+    assert clean_text("a\x00b\x07c\x1b[0m\td\ud800") == "abc[0m\td\ufffd"

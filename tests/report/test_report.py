@@ -28,6 +28,7 @@ CLOSED = datetime(2026, 5, 1, tzinfo=UTC)
 GENERATED = datetime(2026, 10, 1, 6, 0, tzinfo=UTC)
 HOSTILE = '<script>alert("x")</script> & pricing'
 PII_QUOTE = "crashes daily, mail me at jo.doe@example.com"
+LIVE_QUOTE = "@everyone the app crashes, see #123, GH-7 and https://evil.example/x or www.evil.example"
 
 
 def spread(start: datetime, days: int, rows: list[tuple]) -> list[tuple]:
@@ -60,7 +61,8 @@ def store(engine):
     with Session(engine) as session:
         themes = {
             "A": Theme(key="theme-aaaa", label="app crashes", keywords=["app", "crash"], model="m", centroid=b"",
-                       quotes=[{"response_id": 1, "text": PII_QUOTE}, {"response_id": 2, "text": "the app crashes"}]),
+                       quotes=[{"response_id": 1, "text": PII_QUOTE}, {"response_id": 2, "text": "the app crashes"},
+                               {"response_id": 4, "text": LIVE_QUOTE}]),
             "B": Theme(key="theme-bbbb", label=HOSTILE, keywords=["price"], model="m", centroid=b"",
                        quotes=[{"response_id": 3, "text": "<b>too</b> expensive ]]> -->"}]),
             "C": Theme(key="theme-cccc", label="slow dashboard", model="m", centroid=b"", status="retired"),
@@ -251,10 +253,18 @@ def test_html_leads_with_the_summary_and_has_a_section_per_theme(page):
 def test_markdown_escapes_customer_text(report):
     text = render_markdown(report)
     assert text.startswith("# Theme report — 2026-09-30\n")
-    assert "## 1. app crashes" in text and "## 2. \\<script\\>alert" in text
-    assert "\\<b\\>too\\</b\\> expensive" in text
+    assert "## 1. app crashes" in text and "## 2. &lt;script&gt;alert" in text
+    assert "&lt;b&gt;too&lt;/b&gt; expensive" in text and "<b>" not in text
     assert md("a | b\nc *d*") == "a \\| b c \\*d\\*"
-    assert "- **slow dashboard** (FB-3), closed 2026-05-01: **improved**" in text
+    assert "- **slow dashboard** (FB\\-3), closed 2026-05-01: **improved**" in text
+
+
+def test_markdown_report_leaves_no_mention_reference_or_bare_url_live(report):
+    text = render_markdown(report)
+    assert "the app crashes, see" in text  # the quote is there...
+    for live in ("@everyone", "#123", "GH-7", "GH\\-7", "https://", "www.", "www\\."):
+        assert live not in text, live  # ...but GitHub links none of it
+    assert "\u200d" in md("@here") and md("@here").replace("\u200d", "") == "@here"
 
 
 def test_publish_keeps_one_file_per_run_and_a_latest(report, tmp_path):

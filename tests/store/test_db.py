@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -9,7 +10,7 @@ from sqlmodel import Session, SQLModel, select
 
 from backlog_bridge.store import repo
 from backlog_bridge.store.db import open_store, redact_url
-from backlog_bridge.store.tables import RunRecord
+from backlog_bridge.store.tables import QuarantinedRow, RunRecord
 
 
 def test_migrations_match_the_declared_tables(engine):
@@ -47,3 +48,17 @@ def test_run_records_keep_status_counts_and_timezone(engine):
 def test_redact_url_hides_passwords():
     assert redact_url("postgresql+psycopg://app:s3cret@db:5432/nps") == "postgresql+psycopg://app:***@db:5432/nps"
     assert redact_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+
+
+def test_a_database_error_never_shows_the_rows_values(engine):
+    from sqlalchemy.exc import IntegrityError
+
+    secret = "jane.doe@customer.example says the CFO is leaving"
+    with Session(engine) as session:
+        session.add(QuarantinedRow(source="s", path="p", file_sha256="x", line=1, reason="r", raw=secret))
+        session.commit()
+    with pytest.raises(IntegrityError) as caught, Session(engine) as session:
+        session.add(QuarantinedRow(source="s", path="p", file_sha256="x", line=1, reason="r", raw=secret))
+        session.commit()
+    assert "jane.doe" not in str(caught.value) and "CFO" not in str(caught.value)
+    assert "hidden due to hide_parameters" in str(caught.value)

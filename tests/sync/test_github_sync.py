@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+import socket
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -556,3 +557,28 @@ def test_notes_are_posted_once_escaped(fake, engine):
     assert "Verdict: improved" in body and "@everyone" not in body and " #12" not in body
     dry = post_notes(engine, [replace(note, stamp="other")], tracker, now=NIGHT2, dry_run=True)
     assert [r.outcome.value for r in dry.results] == ["skipped"] and len(issue.comments) == 1
+
+
+def test_an_unreachable_tracker_costs_one_themes_backoff_not_one_per_theme(engine, fake):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    sleeps = Sleeps()
+    policy = RetryPolicy(attempts=3, base_delay=2.0)
+
+    report = sync_plan(engine, night1(), tracker(fake, base_url=closed), now=NIGHT1, retry=policy, sleep=sleeps)
+
+    assert [outcomes(report)[k] for k in (A, B, C)] == [Outcome.PENDING] * 3
+    assert report.unreachable is not None
+    assert sleeps == [2.0, 4.0]  # the first theme's tries only
+    assert "tracker unreachable" in report.results[1].message
+
+
+def test_backoff_is_bounded_per_run(engine, fake):
+    for at in (1, 2, 3):
+        fake.fail_write(at, "429", retry_after=20)
+    sleeps = Sleeps()
+
+    run(engine, fake, night1(), NIGHT1, retry=RetryPolicy(attempts=2, run_budget=45.0), sleep=sleeps)
+
+    assert sum(sleeps) <= 45.0 and len(sleeps) == 2

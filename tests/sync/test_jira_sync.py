@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+import socket
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -707,3 +708,17 @@ def test_a_fault_at_any_write_ends_in_the_fault_free_state(template_store, tmp_p
         assert server.snapshot() == baseline[0]
         assert len(server.issues) == 4
     engine.dispose()
+
+
+def test_an_unreachable_jira_costs_one_themes_backoff_not_one_per_theme(engine, cloud):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    sleeps = Sleeps()
+    unreachable = JiraTracker(closed, cloud.project, SecretStr(cloud.token), email=cloud.email, timeout=1.0)
+
+    report = sync_plan(engine, night1(), unreachable, now=NIGHT1, retry=RetryPolicy(attempts=3), sleep=sleeps)
+
+    routed = [r for r in report.results if r.outcome is not Outcome.SKIPPED]
+    assert routed and all(r.outcome is Outcome.PENDING for r in routed)
+    assert report.unreachable is not None and sleeps == [2.0, 4.0]

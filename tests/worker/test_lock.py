@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -149,3 +150,49 @@ def test_ticks_are_remembered_per_job(engine):
     with run_lock(engine) as lock:
         assert lock.last_tick("pipeline") == tick
         assert lock.last_tick("sprint") == tick - timedelta(days=7)
+
+
+KILLED_HOLDER = """
+import os, signal, sys
+from datetime import timedelta
+from backlog_bridge.store.db import make_engine
+from backlog_bridge.store.lock import run_lock
+engine = make_engine(sys.argv[1])
+with run_lock(engine, lease=timedelta(minutes=10)) as lock:
+    assert lock
+    print("holding", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_lease_of_a_killed_process_on_this_host_is_taken_over_at_once(engine, store_url):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the lease only decides on SQLite")
+    child = subprocess.run([sys.executable, "-c", KILLED_HOLDER, store_url], capture_output=True, text=True, timeout=60)
+    assert child.returncode == -9 and "holding" in child.stdout, child.stderr
+    assert _row(engine).expires_at.replace(tzinfo=UTC) > datetime.now(UTC) + timedelta(minutes=5)  # 10-minute lease
+
+    with run_lock(engine) as lock:
+        assert lock
+        assert _row(engine).pid == os.getpid()
+
+
+def test_a_lease_of_a_live_process_on_this_host_is_respected(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the lease only decides on SQLite")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(run_lock_table).values(
+                    name="pipeline", holder="alive", pid=sleeper.pid, hostname=socket.gethostname()[:255],
+                    acquired_at=datetime.now(UTC), expires_at=datetime.now(UTC) + timedelta(minutes=10), ticks={},
+                )
+            )  # fmt: skip
+        with run_lock(engine) as lock:
+            assert not lock and lock.holder_info is not None and lock.holder_info.pid == sleeper.pid
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    with run_lock(engine) as lock:  # and once it is gone, at once
+        assert lock

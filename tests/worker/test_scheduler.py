@@ -3,6 +3,7 @@ and two real processes against one database running the job once."""
 
 from __future__ import annotations
 
+import random
 import signal
 import subprocess
 import sys
@@ -355,3 +356,24 @@ def test_sigterm_stops_the_worker_cleanly(engine, store_url):
     assert child.returncode == 0, text
     assert "worker.stopping" in text and "signal='SIGTERM'" in text
     assert "worker.stopped" in text and "clean=True" in text
+
+
+@pytest.mark.slow
+def test_sigterm_at_random_moments_always_stops_the_worker(engine, store_url):
+    """The real worker process, signalled at random points of its life, start-up included: it always ends."""
+    rng = random.Random(20)
+    delays = [0.0, *(rng.uniform(0.0, 3.0) for _ in range(5))]
+    for delay in delays:
+        child = subprocess.Popen([sys.executable, "-c", WORKER, store_url], stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        child.send_signal(signal.SIGTERM)
+        try:
+            _, text = child.communicate(timeout=60)  # generous: only a hang fails this
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            pytest.fail(f"the worker hung after SIGTERM at {delay:.2f}s")
+        # before the handler is installed, SIGTERM's default action ends it; after, it stops cleanly
+        assert child.returncode in (0, -signal.SIGTERM), (delay, text)
+        if child.returncode == 0:
+            assert "worker.stopped" in text and "Traceback" not in text, (delay, text)
