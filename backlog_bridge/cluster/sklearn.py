@@ -378,6 +378,8 @@ def _centroids(vectors: FloatArray, labels: IntArray, k: int) -> FloatArray:
 
 def _renumber(vectors: FloatArray, labels: IntArray, min_size: int) -> tuple[IntArray, FloatArray]:
     # Pruning can shrink a theme below min_size; dissolve those rather than report a tiny theme.
+    if not np.any(labels != UNTHEMED):  # every comment too far from every theme: no themes at all
+        return labels, np.zeros((0, vectors.shape[1]), np.float32)
     counts = np.bincount(labels[labels != UNTHEMED], minlength=0)
     labels = np.where((labels != UNTHEMED) & (counts[np.maximum(labels, 0)] >= min_size), labels, UNTHEMED)
     present = np.unique(labels[labels != UNTHEMED])

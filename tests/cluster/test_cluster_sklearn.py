@@ -54,6 +54,14 @@ def test_scattered_noise_is_left_unthemed(blobs):
     assert np.mean(result.labels[: len(x)] == UNTHEMED) < 0.05
 
 
+def test_groups_too_loose_for_any_theme_leave_everything_unthemed(blobs):
+    # Every comment below min_similarity to every centre: no themes, and no crash renumbering none.
+    x, _ = blobs
+    result = SklearnClusterer(ClusterParams(min_similarity=0.9999)).fit(x)
+    assert result.n_themes == 0
+    assert set(result.labels.tolist()) == {UNTHEMED}
+
+
 def test_too_few_vectors_are_all_unthemed():
     x = unit(np.random.default_rng(0).normal(size=(3, 8)))
     result = SklearnClusterer().fit(x)
