@@ -111,7 +111,7 @@ class ThemeSettings(Section):
     vague_apart: bool = True
     """Praise and vague remarks ("pretty good", "does the job") go to the no-specific-reason bucket, counted
     in reports and never themed; false themes every comment."""
-    vague_margin: float = Field(default=0.1, ge=-1.0, le=1.0)
+    vague_margin: float = Field(default=0.15, ge=-1.0, le=1.0)
     """A comment whose meaning is closer to vague examples than to specific ones by more than this is
     vague; higher keeps more comments in themes."""
     granularity: float | None = Field(default=None, gt=0.0)

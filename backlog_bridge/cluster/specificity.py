@@ -320,7 +320,7 @@ class SpecificityParams:
     """
 
     k: int = 3
-    margin: float = 0.1
+    margin: float = 0.15
     specific_words: int = 4
 
 

@@ -78,7 +78,6 @@ def test_shipped_examples_are_distinct():
         ("love it", True),
         ("please add dark mode", False),
         ("Honestly it's alright, nothing amazing", True),
-        ("Happy with the product, the team is responsive", True),
         ("the android widget never refreshes", False),
         ("way too pricey for what you get", False),
         ("calendar invites arrive in the wrong time zone", False),
@@ -87,3 +86,12 @@ def test_shipped_examples_are_distinct():
 )
 def test_real_model_tells_vague_from_specific(embedder, comment, vague):
     assert SpecificityJudge(embedder.encode).vague([comment]) == [vague]
+
+
+@pytest.mark.slow
+def test_the_default_margin_keeps_borderline_praise_in_themes(embedder):
+    # Praise naming a part is borderline: at margin 0 the meaning vote calls it vague; the default
+    # margin asks for a clear lead, so it stays with the themes (a real problem set aside is worse).
+    comment = ["Happy with the product, the team is responsive"]
+    assert SpecificityJudge(embedder.encode, SpecificityParams(margin=0.0)).vague(comment) == [True]
+    assert SpecificityJudge(embedder.encode).vague(comment) == [False]
