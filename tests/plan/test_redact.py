@@ -227,20 +227,23 @@ SAMPLE = (
 
 
 def _growth(make) -> float:
-    """Time for twice the input over time for the input (best of three each): ~2 when linear, ~4 when quadratic.
+    """Time for four times the input over time for the input (best of five each): ~4 when linear, ~16 when
+    quadratic.
 
-    A ratio, not seconds: it holds on a slow or busy machine, and still catches super-linear blow-ups.
+    A ratio, not seconds, with a 2x margin on each side: it holds on a slow or busy machine (a ratio of 3.3
+    for a linear pass was seen on a loaded CI machine with the old 2x input / < 3 bound), and still
+    catches super-linear blow-ups.
     """
 
     def best(text: str) -> float:
         timings = []
-        for _ in range(3):
+        for _ in range(5):
             start = time.perf_counter()
             REDACTOR.redact(text)
             timings.append(time.perf_counter() - start)
         return min(timings)
 
-    small, large = make(250_000), make(500_000)
+    small, large = make(125_000), make(500_000)
     return best(large) / max(best(small), 1e-6)
 
 
@@ -249,7 +252,7 @@ def test_one_megabyte_quote_is_redacted_in_linear_time():
     out = REDACTOR.redact(text)
     assert "jane@example.com" not in out and "4111 1111" not in out and "Sarah" not in out
     assert out.count("order 1234567890123") == text.count("order 1234567890123")
-    assert _growth(lambda size: (SAMPLE * (size // len(SAMPLE) + 1))[:size]) < 3.0
+    assert _growth(lambda size: (SAMPLE * (size // len(SAMPLE) + 1))[:size]) < 8.0
 
 
 ADVERSARIAL = {
@@ -273,4 +276,4 @@ ADVERSARIAL = {
 @pytest.mark.parametrize("name", ADVERSARIAL)
 def test_hostile_inputs_take_linear_time(name):
     unit = ADVERSARIAL[name]
-    assert _growth(lambda size: unit * (size // len(unit))) < 3.0
+    assert _growth(lambda size: unit * (size // len(unit))) < 8.0
