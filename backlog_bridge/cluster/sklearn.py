@@ -126,12 +126,13 @@ class SklearnClusterer:
         micro, centres, sizes = _micro_clusters(reduced, p)
         pairs, heights = ward_tree(centres, sizes)
         threshold = p.merge_threshold
-        if threshold is None and int(np.sum(sizes > 0)) < _MIN_GROUPS_FOR_NULL:
+        non_empty = int(np.sum(sizes > 0))
+        if threshold is None and non_empty < _MIN_GROUPS_FOR_NULL:
             threshold = _SMALL_DATA_THRESHOLD  # too few distinct groups to measure what noise does
         if threshold is not None:
             n_merges = int(np.sum(heights <= threshold))
         else:
-            n_merges = _merges_above_noise(reduced, heights, int(np.sum(sizes > 0)), p)
+            n_merges = _merges_above_noise(reduced, heights, non_empty, p)
         groups = _compact(cut_tree(sizes.size, pairs, n_merges)[micro])
         groups = _refine(reduced, groups, p.refine_iterations, p.seed)
         groups = join_same_direction(reduced, groups, p.centre_similarity)
@@ -346,8 +347,7 @@ def _roots(parent: IntArray) -> IntArray:
         if np.array_equal(nxt, root):
             break
         root = nxt
-    _, groups = np.unique(root, return_inverse=True)
-    return groups.astype(np.int64)
+    return _compact(root)
 
 
 def _finalise(vectors: FloatArray, groups: IntArray, p: ClusterParams) -> tuple[IntArray, FloatArray]:
