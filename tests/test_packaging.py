@@ -62,3 +62,25 @@ def test_dependency_floors_cover_what_the_code_imports():
     assert uses, "the floor's reason is gone: revisit it"
     assert not any(dep.startswith("psycopg") for dep in project["dependencies"])  # an extra: SQLite users skip it
     assert any(dep.startswith("psycopg[binary]") for dep in project["optional-dependencies"]["postgres"])
+
+
+def test_a_postgresql_url_without_the_driver_names_the_extra(tmp_path):
+    """A SQLite-only install (no `[postgres]` extra) pointed at PostgreSQL: one line naming the extra, exit 1."""
+    hide_driver = (
+        "import sys; sys.modules['psycopg'] = None; "  # what `import psycopg` sees when it is not installed
+        "from backlog_bridge.cli import main; sys.argv = ['backlog-bridge', 'runs']; main()"
+    )
+    (tmp_path / "settings.toml").write_text("", encoding="utf-8")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "BACKLOG_BRIDGE_DATABASE_URL": "postgresql+psycopg://app:s3cret@127.0.0.1:5432/nps",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", hide_driver], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "pip install 'backlog-bridge[postgres]'" in done.stderr
+    assert "s3cret" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
