@@ -27,6 +27,7 @@ from backlog_bridge import __version__, logs, pipeline
 from backlog_bridge import output as ui
 from backlog_bridge import themes as theme_stage
 from backlog_bridge.classify import NpsGroup, nps_breakdown, z_for
+from backlog_bridge.context import AnalysisWindow, RunContext
 from backlog_bridge.embed.embedder import Embedder
 from backlog_bridge.errors import BacklogBridgeError, ConfigError, RulesError
 from backlog_bridge.ingest.importer import ImportResult, import_paths
@@ -154,7 +155,7 @@ def ingest(
     settings = context.settings()
     engine = context.store(settings)
     run_id = repo.start_run(engine, "ingest")
-    results = import_paths(engine, paths, settings.ingest, source=source)
+    results = import_paths(engine, paths, settings.ingest, source=source, progress=ui.progress)
     failed = [r for r in results if r.error]
     repo.finish_run(
         engine,
@@ -386,7 +387,7 @@ def run(ctx: typer.Context, as_of: AsOf = None, output: FormatOption = OutputFor
             engine,
             should_stop=lambda: lock.lost,
             as_of=_as_of(as_of),
-            progress=ui.progress("embedding comments"),
+            progress=ui.progress,
         )
     if output is OutputFormat.json:
         emit_json(_run_json(summary, settings))
@@ -504,14 +505,12 @@ def _as_of(moment: datetime | None) -> datetime | None:
     return _day_start(moment, next_day=True)
 
 
-def _window_end(engine: Engine, moment: datetime | None) -> datetime | None:
-    """--as-of when given; else now, or the end of the sample while the store holds only the sample."""
-    if moment is not None:
-        return _as_of(moment)
-    end, note = pipeline.analysis_end(engine)
-    if note:
-        ui.note("note", note)
-    return end
+def _run_context(settings: Settings, engine: Engine, moment: datetime | None) -> RunContext:
+    """The command's context: the window ends at --as-of when given; else now, or after the sample's last day."""
+    context = pipeline.run_context(settings, engine, _as_of(moment), progress=ui.progress)
+    if context.note:
+        ui.note("note", context.note)
+    return context
 
 
 ExportOption = Annotated[
@@ -537,7 +536,7 @@ def themes(
     context: Context = ctx.obj
     settings = context.settings()
     engine = context.store(settings)
-    _list_themes(settings, engine, _window_end(engine, as_of), export, output)
+    _list_themes(engine, _run_context(settings, engine, as_of).window, export, output)
 
 
 @themes_app.command("update")
@@ -552,21 +551,19 @@ def themes_update(
     context: Context = ctx.obj
     settings = context.settings()
     engine = context.store(settings)
-    now = _window_end(engine, as_of)
+    window = _run_context(settings, engine, as_of).window
     run_id = repo.start_run(engine, "themes")
     redactor = Redactor.from_rules(pipeline.load_team_rules(settings).redaction)
-    summary = theme_stage.update_themes(engine, context.embedder(settings), settings.themes, now, run_id, redactor)
+    summary = theme_stage.update_themes(engine, context.embedder(settings), settings.themes, window, run_id, redactor)
     repo.finish_run(engine, run_id, "ok", counts=_theme_counts(summary))
     say(_theme_summary_line(summary), err=True)
-    _list_themes(settings, engine, now, export, output)
+    _list_themes(engine, window, export, output)
 
 
-def _list_themes(
-    settings: Settings, engine: Engine, now: datetime | None, export: Path | None, output: OutputFormat
-) -> None:
-    stats = theme_stage.theme_stats(engine, settings.themes, now)
+def _list_themes(engine: Engine, window: AnalysisWindow, export: Path | None, output: OutputFormat) -> None:
+    stats = theme_stage.theme_stats(engine, window)
     if export is not None:
-        records = theme_stage.export_assignments(engine, settings.themes, now)
+        records = theme_stage.export_assignments(engine, window)
         export.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
         say(f"wrote {len(records)} lines to {export}", err=True)
     if output is OutputFormat.json:
@@ -662,8 +659,8 @@ def themes_show(
     with Session(engine) as session:
         found = theme_stage.get_theme(session, theme)
         session.expunge(found)
-    now = _window_end(engine, as_of)
-    stat = next((s for s in theme_stage.theme_stats(engine, settings.themes, now) if s.theme.id == found.id), None)
+    window = _run_context(settings, engine, as_of).window
+    stat = next((s for s in theme_stage.theme_stats(engine, window) if s.theme.id == found.id), None)
     events = theme_stage.theme_events(engine, found.id or 0)
     if output is OutputFormat.json:
         emit_json(
@@ -816,7 +813,7 @@ def plan(
     settings = context.settings()
     engine = context.store(settings)
     rules = pipeline.load_team_rules(settings)
-    items = pipeline.plan_stage(settings, engine, rules, _window_end(engine, as_of))
+    items = pipeline.plan_stage(settings, engine, rules, _run_context(settings, engine, as_of).window)
     if output is PlanFormat.json:
         emit_json(plan_json(items))
     elif output is PlanFormat.markdown:
@@ -863,8 +860,8 @@ def sync(
     settings = context.settings()
     engine = context.store(settings)
     rules = pipeline.load_team_rules(settings)
-    now = _window_end(engine, as_of)
-    items = pipeline.plan_stage(settings, engine, rules, now)
+    run = _run_context(settings, engine, as_of)
+    items = pipeline.plan_stage(settings, engine, rules, run.window)
     names = [tracker.value] if tracker else pipeline.configured_trackers(settings)
     if not names and not dry_run:
         raise ConfigError(
@@ -877,7 +874,7 @@ def sync(
         if getattr(settings, name, None) is None and dry_run:
             dry_plans.append((name, [i for i in items if i.target.tracker == name]))
             continue
-        reports.append(pipeline.sync_stage(settings, engine, rules, items, name, now, dry_run=dry_run))
+        reports.append(pipeline.sync_stage(settings, engine, rules, items, name, run.clock, dry_run=dry_run))
     if output is OutputFormat.json:
         plans = [{"tracker": where, "configured": False, "plan": plan_json(part)} for where, part in dry_plans]
         emit_json({"dry_run": dry_run, "reports": [_sync_json(r) for r in reports], "unconfigured": plans})
@@ -946,14 +943,15 @@ def report(
     as_of: AsOf = None,
 ) -> None:
     """The theme report for leads: what hurts NPS most, how sure we are, what is being done, what fixes achieved."""
-    from backlog_bridge.report.data import gather_report
     from backlog_bridge.report.render import render
 
     context: Context = ctx.obj
     settings = context.settings()
     engine = context.store(settings)
     rules = pipeline.load_team_rules(settings)
-    data = gather_report(settings, engine, rules, _window_end(engine, as_of), settings.report.loop_params())
+    run = _run_context(settings, engine, as_of)
+    items = pipeline.plan_stage(settings, engine, rules, run.window)
+    data = pipeline.report_data(settings, engine, rules, items, run)
     text = render(data, output.value)
     if out_path is None:
         sys.stdout.write(ui.neutralise(text) if sys.stdout.isatty() else text)  # a terminal never runs escapes
@@ -977,7 +975,7 @@ def worker(ctx: typer.Context) -> None:
 
     def job(should_stop: Callable[[], bool]) -> None:
         repo.mark_interrupted_runs(engine)  # the job runs under the run lock
-        progress = ui.progress("embedding comments", terminal=False)  # a service logs, it draws no bars
+        progress = functools.partial(ui.progress, terminal=False)  # a service logs, it draws no bars
         summary = pipeline.run_once(settings, engine, should_stop=should_stop, progress=progress)
         for error in summary.errors:
             logger.error("worker.stage-failed", extra={"run": summary.run_id, "error": error})

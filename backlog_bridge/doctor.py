@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from backlog_bridge import logs, pipeline
+from backlog_bridge.cron import cron_trigger
 from backlog_bridge.embed.embedder import Embedder
 from backlog_bridge.errors import BacklogBridgeError, TrackerTerminalError, TrackerTransientError
 from backlog_bridge.logs import mask_url_passwords, scrub, secret_values
@@ -26,7 +27,6 @@ from backlog_bridge.plan.rules import check_rules
 from backlog_bridge.settings import ScheduleSettings, Settings
 from backlog_bridge.store.db import alembic_config, make_engine, redact_url, sqlite_path
 from backlog_bridge.store.lock import current_holder, utcnow
-from backlog_bridge.worker import cron_trigger
 
 TrackerProbe = Callable[[], str]
 """A read-only tracker call (server info, a search); returns what it saw, raises `TrackerError`."""

@@ -1,8 +1,10 @@
-"""The pipeline: the one place that knows the order of the stages.
+"""The pipeline: the one place that knows the order of the stages, and the one that decides "now".
 
 ingest -> classify -> themes (embed -> cluster) -> plan (score + rules) -> sync -> report.
-Each stage gets what it needs passed in; `run_once` records the run in the audit log, and a
-stage that fails is recorded and reported without hiding what the others did.
+`run_once` (and each single-stage command, through `run_context`) fixes one `RunContext`: the
+analysis window and the wall clock. Each stage gets the values it needs passed in and returns its
+result; `run_once` records the run in the audit log, and a stage that fails is recorded and
+reported without hiding what the others did.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from backlog_bridge.classify import NpsCounts, NpsEstimate, estimate, z_for
+from backlog_bridge.context import AnalysisWindow, Clock, ProgressFactory, RunContext, no_progress
 from backlog_bridge.embed.embedder import Embedder
 from backlog_bridge.errors import BacklogBridgeError
 from backlog_bridge.ingest.importer import ImportResult, import_paths
@@ -29,6 +32,7 @@ from backlog_bridge.plan.model import PlanItem
 from backlog_bridge.plan.planner import build_plan
 from backlog_bridge.plan.redact import Redactor
 from backlog_bridge.plan.rules import Rules, for_trackers, load_rules
+from backlog_bridge.report.data import Report, gather_report
 from backlog_bridge.settings import Settings
 from backlog_bridge.store import repo
 from backlog_bridge.store.db import store_fault
@@ -64,7 +68,7 @@ class RunSummary:
     """Every problem, "stage: reason" (a failed stage, an unreadable file, a theme left pending or failed)."""
     failed_stages: list[str] = field(default_factory=list)
     as_of: datetime | None = None
-    """End of the analysis window (exclusive); None = the clock's now."""
+    """End of the analysis window (exclusive); None when the run ended before ingest fixed it."""
 
     @property
     def status(self) -> str:
@@ -110,27 +114,29 @@ class RunSummary:
 def run_once(
     settings: Settings,
     engine: Engine,
-    now: datetime | None = None,
+    *,
     embedder: Embedder | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     as_of: datetime | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressFactory = no_progress,
+    clock: Clock = utcnow,
 ) -> RunSummary:
     """Run every stage once, in order, and record the run.
 
     Args:
         settings: validated settings.
         engine: the store.
-        now: the moment the run treats as now (an injected clock: tests); None = the clock.
         embedder: the embedding model; None loads the one the settings name.
         should_stop: checked before each stage (SIGTERM, lost run lock): the run then ends there,
             recorded as stopped, and the next run completes the work (every stage is idempotent).
         as_of: the end of the analysis window (`run --as-of`); None = now, or the end of the
             sample data while the store holds nothing else (so the quick start works on any date).
-        progress: told (done, total) while comments are embedded, the long step of a cold run.
+        progress: makes a reporter for each long step (importing a file, embedding comments,
+            writing the report); the CLI draws bars on a terminal and logs lines otherwise.
+        clock: the wall clock (tests pass a fixed one): audit stamps, and "now" for the window.
     """
     summary = RunSummary(run_id=repo.start_run(engine, "run"))
-    run = _Stages(settings, engine, now, embedder, summary, as_of=as_of, progress=progress)
+    run = _Stages(settings, engine, summary, embedder, as_of, clock, clock(), progress)
     current = "start"
     try:
         for current, stage in (
@@ -153,6 +159,34 @@ def run_once(
         raise
     _finish(engine, summary, summary.status)
     return summary
+
+
+def run_context(
+    settings: Settings,
+    engine: Engine,
+    as_of: datetime | None = None,
+    *,
+    clock: Clock = utcnow,
+    started_at: datetime | None = None,
+    progress: ProgressFactory = no_progress,
+) -> RunContext:
+    """The context of one run or command: the analysis window, fixed once, and the wall clock.
+
+    The window ends at `as_of` when given (`--as-of`); else now, or after the sample's last day while
+    the store holds only the bundled sample (the context's `note` then says so).
+
+    Args:
+        settings: validated settings (the window's length).
+        engine: the store (which sources it holds).
+        as_of: the end of the analysis window; None decides it as above.
+        clock: the wall clock.
+        started_at: when the run began (default: the clock's now).
+        progress: makes a reporter for each long step.
+    """
+    started_at = started_at or clock()
+    end, note = (as_of, None) if as_of is not None else analysis_end(engine, started_at)
+    window = AnalysisWindow(end, settings.themes.window_days)
+    return RunContext(window=window, started_at=started_at, clock=clock, progress=progress, note=note)
 
 
 def _reason(error: BaseException) -> str:
@@ -184,39 +218,51 @@ class _Stages:
 
     settings: Settings
     engine: Engine
-    now: datetime | None
-    embedder: Embedder | None
     summary: RunSummary
+    embedder: Embedder | None
+    as_of: datetime | None
+    """The requested end of the analysis window (`--as-of`); None lets `run_context` decide."""
+    clock: Clock
+    started_at: datetime
+    progress: ProgressFactory
     rules: Rules | None = None
-    as_of: datetime | None = None
-    """End of the analysis window; set after ingest (the clock's now only dates the imports)."""
-    progress: Callable[[int, int], None] | None = None
+    _context: RunContext | None = None
+
+    def context(self) -> RunContext:
+        """The run's context, fixed once, after ingest: the sample's end depends on what ingest left."""
+        if self._context is None:
+            self._context = run_context(
+                self.settings, self.engine, self.as_of, clock=self.clock, started_at=self.started_at,
+                progress=self.progress,
+            )  # fmt: skip
+            self.summary.as_of = self._context.as_of
+            self.summary.notes.extend([self._context.note] if self._context.note else [])
+        return self._context
 
     def ingest(self) -> None:
-        self.summary.imports = ingest_stage(self.settings, self.engine, self.now, self.summary.notes)
+        notes = self.summary.notes
+        self.summary.imports = ingest_stage(self.settings, self.engine, self.started_at, notes, self.progress)
         self.summary.errors.extend(f"ingest: {r.path}: {r.error}" for r in self.summary.imports if r.error)
-        if self.as_of is None:
-            self.as_of, note = analysis_end(self.engine, self.now)
-            self.summary.notes.extend([note] if note else [])
-        self.summary.as_of = self.as_of
+        self.context()
 
     def classify(self) -> None:
-        scores = [r.score for r in repo.scored_responses(self.engine, until=self.as_of)]
+        scores = [r.score for r in repo.scored_responses(self.engine, until=self.context().as_of)]
         self.summary.nps = estimate(NpsCounts.from_scores(scores), z_for(self.settings.nps.confidence))
 
     def themes(self) -> None:
         # Labels become issue titles: they are made from comments redacted by the team's rules, so
         # rules that do not load stop this stage rather than fall back to fewer detectors.
         self.rules = load_team_rules(self.settings)
-        model = self.embedder or make_embedder(self.settings, progress=self.progress)
+        context = self.context()
+        model = self.embedder or make_embedder(self.settings, progress=context.progress("embedding comments"))
         redactor = Redactor.from_rules(self.rules.redaction)
         self.summary.themes = update_themes(
-            self.engine, model, self.settings.themes, self.as_of, self.summary.run_id, redactor
+            self.engine, model, self.settings.themes, context.window, self.summary.run_id, redactor
         )
 
     def plan(self) -> None:
         self.rules = self.rules or load_team_rules(self.settings)
-        self.summary.plan = plan_stage(self.settings, self.engine, self.rules, self.as_of)
+        self.summary.plan = plan_stage(self.settings, self.engine, self.rules, self.context().window)
 
     def sync(self) -> None:
         trackers = configured_trackers(self.settings)
@@ -226,7 +272,7 @@ class _Stages:
         if self.rules is None:
             raise BacklogBridgeError("not synced: the plan stage failed")
         for name in trackers:
-            report = sync_stage(self.settings, self.engine, self.rules, self.summary.plan, name, self.as_of)
+            report = sync_stage(self.settings, self.engine, self.rules, self.summary.plan, name, self.context().clock)
             self.summary.syncs.append(report)
             self.summary.errors.extend(
                 f"sync: {r.theme_key}: {r.message}" for r in report.results if r.outcome.value == "failed"
@@ -240,22 +286,28 @@ class _Stages:
         settings = self.settings.report
         if not settings.enabled:
             return
-        from backlog_bridge.report.data import gather_report
+        if self.rules is None or "plan" in self.summary.failed_stages:
+            raise BacklogBridgeError("report not written: the plan stage failed")
         from backlog_bridge.report.render import publish
 
-        rules = self.rules or load_team_rules(self.settings)
+        context = self.context()
+        trackers = configured_trackers(self.settings) if settings.post_verdicts else []
+        steps = context.progress("writing the report")
+        total = 2 + len(trackers)  # gather, write the files, then post verdicts to each tracker
+        steps(0, total)
         try:
-            data = gather_report(self.settings, self.engine, rules, self.as_of, settings.loop_params())
-            self.summary.report_files = publish(
-                data, self.settings.resolve(settings.folder), settings.formats, settings.keep
-            )
+            data = report_data(self.settings, self.engine, self.rules, self.summary.plan, context)
+            steps(1, total)
+            folder = self.settings.resolve(settings.folder)
+            self.summary.report_files = publish(data, folder, settings.formats, settings.keep)
+            steps(2, total)
         except (OSError, ValueError, RuntimeError) as error:
             raise BacklogBridgeError(f"report not written: {error}") from error
-        if settings.post_verdicts:
-            for name in configured_trackers(self.settings):
-                notes = verdict_notes(data.verdicts, name)
-                if notes:
-                    self.summary.syncs.append(post_verdicts(self.settings, self.engine, notes, name, self.as_of))
+        for done, name in enumerate(trackers, start=3):
+            notes = verdict_notes(data.verdicts, name)
+            if notes:
+                self.summary.syncs.append(post_verdicts(self.settings, self.engine, notes, name, context.clock))
+            steps(done, total)
 
 
 @contextmanager
@@ -290,12 +342,21 @@ def rules_default_only(settings: Settings) -> bool:
     return settings.rules_dir == Path("rules") and not settings.resolve(settings.rules_dir).exists()
 
 
-def plan_stage(settings: Settings, engine: Engine, rules: Rules, now: datetime | None = None) -> list[PlanItem]:
-    """The sprint plan from the store's themes and the team's rules (writes nothing)."""
+def plan_stage(settings: Settings, engine: Engine, rules: Rules, window: AnalysisWindow) -> list[PlanItem]:
+    """The sprint plan for the window from the store's themes and the team's rules (writes nothing)."""
     scoring = settings.scoring
     lift_shares = (scoring.lift_detractors_to_passives, scoring.lift_passives_to_promoters)
-    inputs = gather(engine, settings.themes.window_days, weights_from_rules(rules), now, lift_shares=lift_shares)
+    inputs = gather(engine, window, weights_from_rules(rules), lift_shares=lift_shares)
     return build_plan(inputs, rules, Redactor.from_rules(rules.redaction))
+
+
+def report_data(
+    settings: Settings, engine: Engine, rules: Rules, plan: Sequence[PlanItem], context: RunContext
+) -> Report:
+    """The theme report's content for the context's window, built around the plan made for it."""
+    redactor = Redactor.from_rules(rules.redaction)
+    loop = settings.report.loop_params()
+    return gather_report(engine, plan, context.window, settings.nps, redactor, context.clock(), loop)
 
 
 def weights_from_rules(rules: Rules) -> Weights:
@@ -315,10 +376,13 @@ def sync_stage(
     rules: Rules,
     items: Sequence[PlanItem],
     tracker_name: str,
-    now: datetime | None = None,
+    clock: Clock = utcnow,
     dry_run: bool = False,
 ) -> SyncReport:
-    """Apply the plan to one tracker (through its real client), or say what would happen (dry run)."""
+    """Apply the plan to one tracker (through its real client), or say what would happen (dry run).
+
+    Links and comments are stamped with the wall clock (`clock`), never the analysis window's end.
+    """
     from backlog_bridge.sync.engine import sync_plan
     from backlog_bridge.sync.registry import build_tracker
 
@@ -328,7 +392,7 @@ def sync_stage(
         engine,
         items,
         tracker,
-        now=now or utcnow(),
+        now=clock(),
         dry_run=dry_run,
         regression_action=regression.action,
         regression_growth=regression.min_growth,
@@ -347,13 +411,13 @@ def verdict_notes(verdicts: Sequence[Any], tracker: str) -> list[Note]:
 
 
 def post_verdicts(
-    settings: Settings, engine: Engine, notes: Sequence[Note], tracker_name: str, now: datetime | None = None
+    settings: Settings, engine: Engine, notes: Sequence[Note], tracker_name: str, clock: Clock = utcnow
 ) -> SyncReport:
-    """Comment each verdict on its issue once (escaped, retried; a repeat run posts nothing)."""
+    """Comment each verdict on its issue once (escaped, retried; a repeat run posts nothing); wall-clock stamps."""
     from backlog_bridge.sync.registry import build_tracker
 
     tracker = build_tracker(tracker_name, getattr(settings, tracker_name, None))
-    return post_notes(engine, notes, tracker, now=now or utcnow())
+    return post_notes(engine, notes, tracker, now=clock())
 
 
 def make_embedder(
@@ -374,17 +438,27 @@ def make_embedder(
 
 
 def ingest_stage(
-    settings: Settings, engine: Engine, now: datetime | None = None, notes: list[str] | None = None
+    settings: Settings,
+    engine: Engine,
+    now: datetime | None = None,
+    notes: list[str] | None = None,
+    progress: ProgressFactory = no_progress,
 ) -> list[ImportResult]:
-    """Import the configured inboxes, and the bundled sample while the store holds no data of the user's."""
+    """Import the configured inboxes, and the bundled sample while the store holds no data of the user's.
+
+    `now` is the wall clock (rows dated after it are refused as misread); None = the clock's now.
+    """
+    now = now or utcnow()
     inboxes = [settings.resolve(inbox) for inbox in settings.ingest.inboxes]
-    results = import_paths(engine, inboxes, settings.ingest, now=now, skip_imported=True)
+    results = import_paths(engine, inboxes, settings.ingest, now=now, skip_imported=True, progress=progress)
     removed = retire_sample(settings, engine)
     if removed and notes is not None:
         notes.append(removed)
     if settings.ingest.use_sample_data and not own_sources(engine):
         sample = [sample_data_path()]
-        results += import_paths(engine, sample, settings.ingest, source=SAMPLE_SOURCE, now=now, skip_imported=True)
+        results += import_paths(
+            engine, sample, settings.ingest, source=SAMPLE_SOURCE, now=now, skip_imported=True, progress=progress
+        )
     return results
 
 
@@ -409,8 +483,8 @@ def retire_sample(settings: Settings, engine: Engine) -> str | None:
     return f"removed the bundled sample data ({removed} responses) from the analysis: {why}"
 
 
-def analysis_end(engine: Engine, now: datetime | None = None) -> tuple[datetime | None, str | None]:
-    """Where the analysis window ends when no --as-of is given, and a note when it is not now.
+def analysis_end(engine: Engine, now: datetime) -> tuple[datetime, str | None]:
+    """Where the analysis window ends when no --as-of is given, and a note when it is not `now`.
 
     While the store holds only the bundled sample, the window ends after the sample's last day,
     so the quick start shows themes and a plan on any date; with the user's own data it is now.
@@ -419,6 +493,6 @@ def analysis_end(engine: Engine, now: datetime | None = None) -> tuple[datetime 
     if [span.source for span in spans] != [SAMPLE_SOURCE]:
         return now, None
     end = datetime.combine(spans[0].last.date(), dt_time.min, tzinfo=UTC) + timedelta(days=1)
-    if end >= (now or utcnow()):
+    if end >= now:
         return now, None
     return end, f"sample data only: analysed up to its last day, {spans[0].last:%Y-%m-%d} (--as-of DATE to change)"

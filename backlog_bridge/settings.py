@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from backlog_bridge.cron import cron_trigger
 from backlog_bridge.errors import ConfigError
 
 CONFIG_ENV = "BACKLOG_BRIDGE_CONFIG"
@@ -232,16 +233,12 @@ class ScheduleSettings(Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from backlog_bridge.worker import cron_trigger
-
         cron_trigger("0 2 * * *", value)
         return value
 
     @field_validator("cron", "sprint_cron")
     @classmethod
     def _valid_cron(cls, value: str | None) -> str | None:
-        from backlog_bridge.worker import cron_trigger
-
         if value is not None:
             cron_trigger(value, "UTC")
         return value

@@ -14,7 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ from backlog_bridge.cluster.label import ThemeDescription, describe_themes
 from backlog_bridge.cluster.prepare import is_actionable
 from backlog_bridge.cluster.sklearn import ClusterParams, SklearnClusterer
 from backlog_bridge.cluster.specificity import SpecificityJudge, SpecificityParams
+from backlog_bridge.context import AnalysisWindow
 from backlog_bridge.embed.cache import CachedEmbedder
 from backlog_bridge.embed.embedder import Embedder
 from backlog_bridge.errors import BacklogBridgeError
@@ -86,7 +87,7 @@ def update_themes(
     engine: Engine,
     embedder: Embedder,
     settings: ThemeSettings,
-    now: datetime | None = None,
+    window: AnalysisWindow,
     run_id: int | None = None,
     redactor: Redactor | None = None,
 ) -> ThemeRunSummary:
@@ -95,13 +96,12 @@ def update_themes(
     Comments with nothing to act on ("n/a") and vague remarks with no reason ("pretty good") are
     counted in their buckets and never clustered. Labels, keywords and quotes are made from the
     comments as `redactor` (the team's rules; default: every built-in detector) leaves them, so no
-    personal data reaches a label, and with it an issue title.
+    personal data reaches a label, and with it an issue title. Comments of the window before
+    (`window.previous_start` on) keep their themes too, so trends compare like with like.
     """
-    end = now or utcnow()
-    start = end - timedelta(days=settings.window_days)
-    earlier = start - timedelta(days=settings.window_days)
-    summary = ThemeRunSummary(window_start=start, window_end=end)
-    comments = _window_comments(engine, earlier, end)
+    start = window.start
+    summary = ThemeRunSummary(window_start=start, window_end=window.end)
+    comments = _window_comments(engine, window.previous_start, window.end)
     actionable: list[_Comment] = []
     skipped: list[_Comment] = []
     for comment in comments:
@@ -522,11 +522,9 @@ class ThemeStat:
     """None when the window before holds no responses to compare with."""
 
 
-def theme_stats(engine: Engine, settings: ThemeSettings, now: datetime | None = None) -> list[ThemeStat]:
-    """Active themes, largest first, with their share of responses now and in the window before."""
-    end = now or utcnow()
-    start = end - timedelta(days=settings.window_days)
-    earlier = start - timedelta(days=settings.window_days)
+def theme_stats(engine: Engine, window: AnalysisWindow) -> list[ThemeStat]:
+    """Active themes, largest first, with their share of responses in the window and in the one before."""
+    end, start, earlier = window.end, window.start, window.previous_start
     with Session(engine) as session:
         themes = list(session.exec(select(Theme).where(col(Theme.status) == "active")))
         n_current = _responses_between(session, start, end)
@@ -589,10 +587,9 @@ class SetAside:
         return self.no_specific_reason / self.comments if self.comments else 0.0
 
 
-def set_aside(engine: Engine, settings: ThemeSettings, now: datetime | None = None, n_examples: int = 3) -> SetAside:
+def set_aside(engine: Engine, window: AnalysisWindow, n_examples: int = 3) -> SetAside:
     """Counts of the window's vague and non-actionable comments, with the commonest vague remarks."""
-    end = now or utcnow()
-    start = end - timedelta(days=settings.window_days)
+    start, end = window.start, window.end
     query = (
         select(ThemeMember.bucket, Response.comment)
         .join(Response, col(Response.id) == col(ThemeMember.response_id))
@@ -630,10 +627,9 @@ def theme_events(engine: Engine, theme_id: int) -> list[ThemeEvent]:
     return events
 
 
-def export_assignments(engine: Engine, settings: ThemeSettings, now: datetime | None = None) -> list[dict[str, Any]]:
+def export_assignments(engine: Engine, window: AnalysisWindow) -> list[dict[str, Any]]:
     """One record per detractor or passive response with a comment in the window, with its theme."""
-    end = now or utcnow()
-    start = end - timedelta(days=settings.window_days)
+    start, end = window.start, window.end
     query = (
         sa_select(  # type: ignore[call-overload]
             Response.external_id, Response.source, ThemeMember.theme_id, ThemeMember.bucket, Theme.label

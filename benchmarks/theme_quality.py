@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from backlog_bridge.cluster import SklearnClusterer  # noqa: E402
+from backlog_bridge.context import AnalysisWindow  # noqa: E402
 from backlog_bridge.settings import ThemeSettings  # noqa: E402
 from backlog_bridge.themes import update_themes  # noqa: E402
 from benchmarks._common import (  # noqa: E402
@@ -101,7 +102,9 @@ def pipeline(texts: list[str], vectors: np.ndarray) -> dict[str, np.ndarray]:
     with tempfile.TemporaryDirectory(prefix="bb-quality-") as tmp:
         engine = fresh_store(Path(tmp))
         ingest(engine, Path(tmp), "set", comments)
-        update_themes(engine, LookupEmbedder(texts, vectors, fallback=_MODEL[0]), ThemeSettings(), now=NOW)
+        settings = ThemeSettings()
+        window = AnalysisWindow(NOW, settings.window_days)
+        update_themes(engine, LookupEmbedder(texts, vectors, fallback=_MODEL[0]), settings, window)
         by_id = theme_of(engine)
         engine.dispose()
     themes = [by_id.get(c.external_id) for c in comments]

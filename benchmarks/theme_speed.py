@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 import backlog_bridge.themes as themes_module  # noqa: E402
 from backlog_bridge.cluster.sklearn import SklearnClusterer  # noqa: E402
+from backlog_bridge.context import AnalysisWindow  # noqa: E402
 from backlog_bridge.embed.cache import CachedEmbedder  # noqa: E402
 from backlog_bridge.embed.embedder import Embedder  # noqa: E402
 from backlog_bridge.settings import ThemeSettings  # noqa: E402
@@ -122,9 +123,11 @@ def stage_timer(times: dict[str, float]) -> Iterator[None]:
 def timed_update(engine: Any, embedder: Any, now: Any) -> tuple[float, dict[str, float], Any]:
     """One `update_themes` call: wall seconds, seconds per stage, summary."""
     times: dict[str, float] = {}
+    settings = ThemeSettings()
+    window = AnalysisWindow(now, settings.window_days)
     with stage_timer(times):
         start = time.perf_counter()
-        summary = themes_module.update_themes(engine, TimedEmbedder(embedder, times), ThemeSettings(), now=now)
+        summary = themes_module.update_themes(engine, TimedEmbedder(embedder, times), settings, window)
         total = time.perf_counter() - start
     top = [label for label, _, _ in _STAGES if not label.startswith(" ")] + [MODEL_ENCODE]
     times[REST] = total - sum(times.get(label, 0.0) for label in top)

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import Session, select  # noqa: E402
 
+from backlog_bridge.context import AnalysisWindow  # noqa: E402
 from backlog_bridge.embed.embedder import Embedder  # noqa: E402
 from backlog_bridge.settings import ThemeSettings  # noqa: E402
 from backlog_bridge.store.tables import EmbeddingCache  # noqa: E402
@@ -64,7 +65,7 @@ def cold_run(
         engine = fresh_store(Path(tmp))
         ingest(engine, Path(tmp), "all", comments)
         start = time.perf_counter()
-        summary = update_themes(engine, embedder, settings, now=NOW)
+        summary = update_themes(engine, embedder, settings, AnalysisWindow(NOW, settings.window_days))
         seconds = time.perf_counter() - start
         by_id = theme_of(engine)
         with Session(engine) as session:
@@ -128,11 +129,11 @@ def growth_test(
     with tempfile.TemporaryDirectory(prefix="bb-growth-") as tmp:
         engine = fresh_store(Path(tmp))
         ingest(engine, Path(tmp), "first", early)
-        first_summary = update_themes(engine, embedder, settings, now=NOW)
+        first_summary = update_themes(engine, embedder, settings, AnalysisWindow(NOW, settings.window_days))
         before = theme_of(engine)
         ingest(engine, Path(tmp), "second", new)
         start = time.perf_counter()
-        summary = update_themes(engine, embedder, settings, now=later_now)
+        summary = update_themes(engine, embedder, settings, AnalysisWindow(later_now, settings.window_days))
         seconds = time.perf_counter() - start
         after = theme_of(engine)
         engine.dispose()

@@ -95,7 +95,7 @@ def test_the_quick_start_shows_themes_a_plan_and_a_report_with_the_clock_a_year_
     settings = load_settings(config)
     engine = open_store(settings.effective_database_url())
     a_year_ahead = utcnow() + timedelta(days=365)
-    summary = pipeline.run_once(settings, engine, now=a_year_ahead, embedder=sample_embedder)
+    summary = pipeline.run_once(settings, engine, clock=lambda: a_year_ahead, embedder=sample_embedder)
     assert summary.ok, summary.errors
     assert summary.as_of == SAMPLE_END
     assert any("sample data only" in note for note in summary.notes)
@@ -104,5 +104,7 @@ def test_the_quick_start_shows_themes_a_plan_and_a_report_with_the_clock_a_year_
     assert any(item.action.value == "create" for item in summary.plan)
     assert {path.suffix for path in summary.report_files} >= {".html", ".json"}
     # The same clock with the window pinned to it finds nothing: the fallback above is what made it work.
-    pinned = pipeline.run_once(settings, engine, now=a_year_ahead, embedder=sample_embedder, as_of=a_year_ahead)
+    pinned = pipeline.run_once(
+        settings, engine, clock=lambda: a_year_ahead, embedder=sample_embedder, as_of=a_year_ahead
+    )
     assert pinned.themes is not None and pinned.themes.comments == 0 and not pinned.plan

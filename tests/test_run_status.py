@@ -53,7 +53,7 @@ def test_an_unexpected_error_fails_the_run_in_runs_instead_of_leaving_it_running
     engine = open_store(store_url)
 
     with pytest.raises(RuntimeError):
-        pipeline.run_once(settings, engine, now=NOW, embedder=BrokenEmbedder())
+        pipeline.run_once(settings, engine, clock=lambda: NOW, embedder=BrokenEmbedder())
 
     record = repo.runs(engine)[0]
     assert record.status == "failed" and record.finished_at is not None
@@ -71,7 +71,7 @@ def test_a_keyboard_interrupt_closes_the_run_as_interrupted(tmp_path, store_url)
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        pipeline.run_once(settings, engine, now=NOW, embedder=Interrupting())
+        pipeline.run_once(settings, engine, clock=lambda: NOW, embedder=Interrupting())
 
     assert (repo.runs(engine)[0].status, repo.runs(engine)[0].error) == ("interrupted", "themes: interrupted")
     engine.dispose()
@@ -83,7 +83,7 @@ def test_an_unreadable_inbox_file_makes_the_run_partial_and_the_later_stages_sti
     (inbox / "broken.json").write_text('[{"id": 1,', encoding="utf-8")
     engine = open_store(store_url)
 
-    summary = pipeline.run_once(settings, engine, now=NOW, embedder=embedder)
+    summary = pipeline.run_once(settings, engine, clock=lambda: NOW, embedder=embedder)
 
     assert summary.status == "partial" and RUN_EXIT_CODES[summary.status] != 0
     assert summary.themes is not None and summary.plan  # themes and plan ran after the bad file
@@ -101,7 +101,7 @@ def test_an_unreachable_tracker_makes_the_run_partial_with_themes_pending(tmp_pa
     monkeypatch.setenv("BACKLOG_BRIDGE_GITHUB_TOKEN", FakeGitHub().token)
     engine = open_store(store_url)
 
-    summary = pipeline.run_once(settings, engine, now=NOW, embedder=embedder)
+    summary = pipeline.run_once(settings, engine, clock=lambda: NOW, embedder=embedder)
 
     planned = sum(1 for item in summary.plan if item.action.value in ("create", "update"))
     assert planned >= 2

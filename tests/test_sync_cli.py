@@ -8,9 +8,11 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC
 
 import pytest
 from fakes.github import FakeGitHub
+from sqlmodel import Session, select
 from test_themes import NOW, base_comments, write_export
 from typer.testing import CliRunner
 
@@ -18,6 +20,7 @@ from backlog_bridge.cli import app
 from backlog_bridge.ingest.importer import import_file
 from backlog_bridge.settings import IngestSettings
 from backlog_bridge.store.db import open_store
+from backlog_bridge.store.tables import TrackerLink, utcnow
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -68,6 +71,21 @@ def test_dry_run_writes_nothing_and_sync_files_each_theme_once(configured):
     assert len(fake.issues) == len(to_file)
     assert fake.write_count == writes  # nothing changed: no write call at all
     assert "ghp_" not in first.output and fake.token not in first.output
+
+
+def test_sync_as_of_a_past_day_stamps_its_writes_with_the_time_they_happen(configured, store_url):
+    path, fake = configured
+    before = utcnow()
+    result = runner.invoke(app, ["--config", str(path), "sync", *AS_OF])
+    after = utcnow()
+    assert result.exit_code == 0, result.output
+    engine = open_store(store_url)
+    with Session(engine) as session:
+        links = list(session.exec(select(TrackerLink)))
+    engine.dispose()
+    assert len(links) == len(fake.issues) > 0
+    for link in links:  # today's writes, not dated on the analysed day (2026-06-29)
+        assert before <= link.created_at.replace(tzinfo=UTC) <= link.updated_at.replace(tzinfo=UTC) <= after
 
 
 def test_sync_without_a_tracker_says_what_to_configure(tmp_path, store_url):

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from backlog_bridge.cli import app
+from backlog_bridge.context import AnalysisWindow
 from backlog_bridge.ingest.importer import import_file
 from backlog_bridge.settings import IngestSettings, ThemeSettings
 from backlog_bridge.store.tables import Theme, ThemeEvent, ThemeMember
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.slow
 
 NOW = datetime(2026, 6, 30, tzinfo=UTC)
 SETTINGS = ThemeSettings(window_days=90)
+WINDOW = AnalysisWindow(NOW, SETTINGS.window_days)
 
 THEMES = {
     "crash": [
@@ -92,7 +94,7 @@ def seeded(engine, tmp_path):
 
 
 def test_themes_found_with_labels_quotes_and_buckets(seeded, embedder):
-    summary = update_themes(seeded, embedder, SETTINGS, NOW, run_id=1)
+    summary = update_themes(seeded, embedder, SETTINGS, WINDOW, run_id=1)
     assert summary.active_themes == 3
     assert summary.not_actionable == len(FILLER)
     assert summary.themed + summary.unthemed == 30 and summary.unthemed_share <= 0.1
@@ -110,16 +112,16 @@ def test_themes_found_with_labels_quotes_and_buckets(seeded, embedder):
 
 
 def test_rerun_keeps_ids_and_embeds_nothing_new(seeded, embedder):
-    update_themes(seeded, embedder, SETTINGS, NOW, run_id=1)
+    update_themes(seeded, embedder, SETTINGS, WINDOW, run_id=1)
     before, ids = members(seeded), {t.key for t in themes_by_label(seeded).values()}
-    again = update_themes(seeded, embedder, SETTINGS, NOW, run_id=2)
+    again = update_themes(seeded, embedder, SETTINGS, WINDOW, run_id=2)
     assert again.embedded == 0 and again.born == []
     assert members(seeded) == before
     assert {t.key for t in themes_by_label(seeded).values()} == ids
 
 
 def test_new_comments_join_existing_themes_and_a_new_theme_is_born(seeded, embedder, tmp_path):
-    update_themes(seeded, embedder, SETTINGS, NOW, run_id=1)
+    update_themes(seeded, embedder, SETTINGS, WINDOW, run_id=1)
     before = members(seeded)
     later = NOW - timedelta(days=5)
     extra = [("the android app crashes constantly now", 2, later), ("app crash when opening a board", 1, later)]
@@ -128,7 +130,7 @@ def test_new_comments_join_existing_themes_and_a_new_theme_is_born(seeded, embed
         "export to csv loses columns", "excel export is missing fields", "the export button does nothing",
     ]]  # fmt: skip
     import_file(seeded, write_export(tmp_path / "b.csv", extra, start=100), IngestSettings(), now=NOW)
-    summary = update_themes(seeded, embedder, SETTINGS, NOW, run_id=2)
+    summary = update_themes(seeded, embedder, SETTINGS, WINDOW, run_id=2)
     after = members(seeded)
     assert all(after[r] == t for r, t in before.items())  # nobody moved
     assert len(summary.born) == 1
@@ -139,13 +141,13 @@ def test_new_comments_join_existing_themes_and_a_new_theme_is_born(seeded, embed
 
 
 def test_human_decisions_survive_later_runs(seeded, embedder):
-    update_themes(seeded, embedder, SETTINGS, NOW, run_id=1)
+    update_themes(seeded, embedder, SETTINGS, WINDOW, run_id=1)
     themes = sorted(themes_by_label(seeded).values(), key=lambda t: t.id or 0)
     first, second, third = themes
     rename_theme(seeded, str(first.id), "Mobile app stability")
     suppress_theme(seeded, first.key, "owned by the mobile team")
     merge_themes(seeded, [str(third.id)], str(second.id))
-    update_themes(seeded, embedder, SETTINGS, NOW, run_id=2)
+    update_themes(seeded, embedder, SETTINGS, WINDOW, run_id=2)
     with Session(seeded) as session:
         renamed = session.get(Theme, first.id)
         assert renamed.label == "Mobile app stability" and renamed.label_locked
@@ -159,32 +161,32 @@ def test_human_decisions_survive_later_runs(seeded, embedder):
 
 
 def test_split_halves_are_never_merged_back(seeded, embedder):
-    update_themes(seeded, embedder, SETTINGS, NOW, run_id=1)
+    update_themes(seeded, embedder, SETTINGS, WINDOW, run_id=1)
     merge_themes(seeded, [str(t.id) for t in list(themes_by_label(seeded).values())[1:]],
                  str(next(iter(themes_by_label(seeded).values())).id))  # fmt: skip
     (big,) = themes_by_label(seeded).values()
     halves = split_theme(seeded, embedder, str(big.id))
     assert len(halves) == 2 and sum(h.size for h in halves) == 30
-    update_themes(seeded, embedder, SETTINGS, NOW, run_id=2)
+    update_themes(seeded, embedder, SETTINGS, WINDOW, run_id=2)
     active = themes_by_label(seeded)
     assert {t.id for t in active.values()} >= {h.id for h in halves}
     assert {e.kind for e in _events(seeded, big.id)} >= {"split"}
 
 
 def test_theme_retires_when_its_comments_leave_the_window(seeded, embedder):
-    update_themes(seeded, embedder, SETTINGS, NOW, run_id=1)
-    summary = update_themes(seeded, embedder, SETTINGS, NOW + timedelta(days=200), run_id=2)
+    update_themes(seeded, embedder, SETTINGS, WINDOW, run_id=1)
+    summary = update_themes(seeded, embedder, SETTINGS, AnalysisWindow(NOW + timedelta(days=200), 90), run_id=2)
     assert len(summary.retired) == 3 and summary.active_themes == 0
     assert themes_by_label(seeded) == {}
 
 
 def test_stats_and_export(seeded, embedder):
-    update_themes(seeded, embedder, SETTINGS, NOW, run_id=1)
-    stats = theme_stats(seeded, SETTINGS, NOW)
+    update_themes(seeded, embedder, SETTINGS, WINDOW, run_id=1)
+    stats = theme_stats(seeded, WINDOW)
     assert len(stats) == 3
     assert sum(s.detractors + s.passives for s in stats) <= 30
     assert all(s.share == pytest.approx((s.detractors + s.passives) / 36) for s in stats)
-    records = export_assignments(seeded, SETTINGS, NOW)
+    records = export_assignments(seeded, WINDOW)
     assert len(records) == 35  # 30 theme comments + 5 with nothing actionable (promoters excluded)
     assert {r["bucket"] for r in records} == {"theme", "not_actionable"}
     assert all((r["theme_id"] is None) == (r["bucket"] != "theme") for r in records)
@@ -246,7 +248,7 @@ def test_vague_remarks_are_counted_apart_and_never_themed(engine, embedder, tmp_
 
     rows = base_comments() + [(text, 7, NOW - timedelta(days=10)) for text in VAGUE * 2]
     import_file(engine, write_export(tmp_path / "v.csv", rows), IngestSettings(), now=NOW)
-    summary = update_themes(engine, embedder, SETTINGS, NOW, run_id=1)
+    summary = update_themes(engine, embedder, SETTINGS, WINDOW, run_id=1)
     assert summary.no_specific_reason == len(VAGUE) * 2
     assert summary.not_actionable == len(FILLER)
     assert summary.active_themes == 3
@@ -256,7 +258,7 @@ def test_vague_remarks_are_counted_apart_and_never_themed(engine, embedder, tmp_
     assert buckets.count(NO_SPECIFIC_REASON) == 2 * len(VAGUE)
     for theme in themes_by_label(engine).values():
         assert not {q["text"] for q in theme.quotes} & set(VAGUE)
-    aside = set_aside(engine, SETTINGS, NOW)
+    aside = set_aside(engine, WINDOW)
     assert aside.no_specific_reason == 2 * len(VAGUE) and aside.not_actionable == len(FILLER)
     assert set(aside.examples) <= set(VAGUE) and len(aside.examples) == 3
 
@@ -268,7 +270,7 @@ def test_labels_keywords_and_quotes_hold_no_personal_data(engine, embedder, tmp_
     rows = base_comments() + [(text, 2, NOW - timedelta(days=20, hours=i)) for i, (text, _) in enumerate(PLANTED)]
     import_file(engine, write_export(tmp_path / "p.csv", rows), IngestSettings(), now=NOW)
     team = Redactor.from_rules(RedactionRules(pattern=(CustomPattern(name="ticket", regex=r"ACME-\d+"),)))
-    update_themes(engine, embedder, SETTINGS, NOW, run_id=1, redactor=team)
+    update_themes(engine, embedder, SETTINGS, WINDOW, run_id=1, redactor=team)
     themes = themes_by_label(engine)
     login = [t for t in themes.values() if "login" in t.label.lower() or "log in" in t.label.lower()]
     assert login, f"no login theme among {list(themes)}"

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col
 
 from backlog_bridge.classify import categorise
+from backlog_bridge.context import ProgressFactory, Reporter, no_progress
 from backlog_bridge.errors import ConfigError, IngestError
 from backlog_bridge.ingest.files import ParsedFile, RawRecord, file_sha256, read_export
 from backlog_bridge.ingest.values import (
@@ -113,11 +114,13 @@ def import_paths(
     source: str | None = None,
     now: datetime | None = None,
     skip_imported: bool = False,
+    progress: ProgressFactory = no_progress,
 ) -> list[ImportResult]:
     """Import each file (folders: every .csv/.json/.jsonl/.ndjson/.tsv/.txt inside, sorted).
 
     With `skip_imported`, a file whose exact content was already imported without error is not
-    read again, whatever its name (a renamed or copied export changes nothing anyway).
+    read again, whatever its name (a renamed or copied export changes nothing anyway). `progress`
+    gets a reporter per file (see `import_file`).
     """
     results = []
     for file in expand_paths(paths):
@@ -126,7 +129,7 @@ def import_paths(
             note = f"{file}: same content as batch {known} already imported; skipped"
             results.append(ImportResult(path=str(file), source=source or "", skipped=True, notices=[note]))
             continue
-        results.append(import_file(engine, file, settings, source=source, now=now))
+        results.append(import_file(engine, file, settings, source=source, now=now, progress=progress))
     return results
 
 
@@ -163,11 +166,21 @@ def import_file(
     settings: IngestSettings,
     source: str | None = None,
     now: datetime | None = None,
+    progress: ProgressFactory = no_progress,
 ) -> ImportResult:
     """Import one file; a file-level failure is recorded on its batch and returned, not raised.
 
     Whatever the file holds, it either imports (bad rows quarantined) or fails alone with one reason:
     an unforeseen error while reading it is that file's error, never the run's.
+
+    Args:
+        engine: the store.
+        path: the export file.
+        settings: ingest settings (sources, limits).
+        source: the source name; None = the survey tool recognised, else `settings.default_source`.
+        now: the wall clock: rows dated after it are refused as misread (None = the clock's now).
+        progress: makes the file's reporter ("importing NAME"), told (rows written, rows read)
+            as the rows go into the store, the long part of a large file.
     """
     shown_path = printable_path(path)
     try:
@@ -192,7 +205,7 @@ def import_file(
         failed.error = f"file could not be read ({type(error).__name__}); nothing imported from it"
         return _failed(engine, failed, parsed.sha256)
     try:
-        _store(engine, parsed, result, rows, rejects)
+        _store(engine, parsed, result, rows, rejects, progress(f"importing {path.name}"))
     except (DataError, IntegrityError) as error:  # a value our checks missed: the file fails alone, unwritten
         log.debug("ingest.file-refused", exc_info=True)
         refused = ImportResult(shown_path, source_name, vendor=parsed.layout.vendor, notices=parsed.notices)
@@ -411,7 +424,11 @@ def _store(
     result: ImportResult,
     rows: Sequence[CanonicalRow],
     rejects: Sequence[tuple[RawRecord, str]],
+    report: Reporter,
 ) -> None:
+    """Write the file's rows in one transaction, flushed a chunk at a time so progress is real."""
+    total = result.read
+    report(0, total)
     with Session(engine) as session, session.begin():
         batch = ImportBatch(
             source=result.source,
@@ -422,7 +439,7 @@ def _store(
         session.add(batch)
         session.flush()
         existing = _existing(session, result.source, [row.external_id for row in rows])
-        for row in rows:
+        for done, row in enumerate(rows, start=1):
             known = existing.get(row.external_id)
             if known is None:
                 session.add(_new_response(row, result.source, batch.id))
@@ -432,6 +449,9 @@ def _store(
             else:
                 _update(session, known, row, batch.id)
                 result.updated += 1
+            if done % _CHUNK == 0:
+                session.flush()
+                report(done, total)
         _quarantine(session, parsed, result, rejects, batch.id)
         _release(session, parsed.sha256, [row.line for row in rows])
         batch.rows_read, batch.rows_new, batch.rows_updated = result.read, result.new, result.updated
@@ -439,6 +459,7 @@ def _store(
         batch.finished_at = utcnow()
         session.flush()
         result.batch_id = batch.id
+    report(total, total)
 
 
 def _existing(session: Session, source: str, ids: Sequence[str]) -> dict[str, Response]:

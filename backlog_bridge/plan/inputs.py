@@ -6,16 +6,17 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from backlog_bridge.classify import Category
+from backlog_bridge.context import AnalysisWindow
 from backlog_bridge.plan.planner import LinkState, PlanInputs, ThemeInputs
 from backlog_bridge.score import WeightedCounts, recency_weight
-from backlog_bridge.store.tables import Response, Theme, ThemeMember, TrackerLink, utcnow
+from backlog_bridge.store.tables import Response, Theme, ThemeMember, TrackerLink
 
 MAX_SEGMENT_VALUES = 20
 """Segment fields with more distinct values (ids, free text, ARR) are not broken down."""
@@ -43,17 +44,14 @@ class _Row:
 
 def gather(
     engine: Engine,
-    window_days: int,
+    window: AnalysisWindow,
     weights: Weights,
-    now: datetime | None = None,
     tracker: str | None = None,
     report_url: str | None = None,
     lift_shares: tuple[float, float] = (0.5, 0.25),
 ) -> PlanInputs:
-    """PlanInputs for the window ending `now` (default: the clock)."""
-    end = now or utcnow()
-    start = end - timedelta(days=window_days)
-    earlier = start - timedelta(days=window_days)
+    """PlanInputs for the analysis window (trends against the window before it)."""
+    end, start, earlier = window.end, window.start, window.previous_start
     with Session(engine) as session:
         rows = _responses(session, start, end)
         previous_total = len(_responses(session, earlier, start))

@@ -1,9 +1,10 @@
 """The theme report's content, gathered from the store into frozen values that every format renders.
 
 Nothing is computed twice: impacts, explanations, redacted quotes and over-represented segments come from
-the sprint plan (`pipeline.plan_stage`), theme facts from `themes.theme_stats` and `themes.theme_events`,
-NPS from `classify.nps_breakdown`, fix verdicts from `report.loop`. What is new here is pure and small:
-each theme's share per period (Wilson intervals) and the four-line summary a lead reads first.
+the sprint plan the caller passes in (the plan stage's result), theme facts from `themes.theme_stats` and
+`themes.theme_events`, NPS from `classify.nps_breakdown`, fix verdicts from `report.loop`. What is new here
+is pure and small: each theme's share per period (Wilson intervals) and the four-line summary a lead reads
+first.
 """
 
 from __future__ import annotations
@@ -17,16 +18,15 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from backlog_bridge.classify import NpsGroup, Period, nps_breakdown, period_key, z_for
-from backlog_bridge.pipeline import plan_stage
+from backlog_bridge.context import AnalysisWindow
 from backlog_bridge.plan.inputs import MAX_SEGMENT_VALUES
 from backlog_bridge.plan.model import Action, PlanItem, ThemeBrief
 from backlog_bridge.plan.redact import Redactor
-from backlog_bridge.plan.rules import Rules
 from backlog_bridge.report.loop import Event, LoopParams, Outcome, Verdict, closed_loops, load_events
 from backlog_bridge.score import wilson_interval
-from backlog_bridge.settings import Settings
+from backlog_bridge.settings import NpsSettings
 from backlog_bridge.store import repo
-from backlog_bridge.store.tables import TrackerLink, utcnow
+from backlog_bridge.store.tables import TrackerLink
 from backlog_bridge.themes import ThemeStat, set_aside, theme_events, theme_stats
 
 SHORT_HISTORY_DAYS = 120
@@ -174,43 +174,42 @@ class Report:
 
 
 def gather_report(
-    settings: Settings,
     engine: Engine,
-    rules: Rules,
-    as_of: datetime | None = None,
+    plan: Sequence[PlanItem],
+    window: AnalysisWindow,
+    nps: NpsSettings,
+    redactor: Redactor,
+    generated_at: datetime,
     loop: LoopParams | None = None,
-    generated_at: datetime | None = None,
 ) -> Report:
-    """Read the store and assemble the report for the themes window ending `as_of` (default: now).
+    """Read the store and assemble the report for the analysis window, around the plan made for it.
 
     Args:
-        settings: validated settings (theme window, NPS confidence and minimum group size).
         engine: the store.
-        rules: the team's rules (redaction, gate, priorities), as the plan uses them.
-        as_of: the moment the report treats as now; later responses are left out.
+        plan: the sprint plan for this window (the plan stage's result): impacts, briefs, actions.
+        window: the analysis window; later responses are left out.
+        nps: NPS confidence and minimum group size.
+        redactor: the team's redaction rules (for the example remarks that name no reason).
+        generated_at: when the report is written (the wall clock, not the window's end).
         loop: the pre-registered before/after design for fix verdicts (None: the defaults).
-        generated_at: when the report was written (tests pin it); None = the clock.
     """
-    end = as_of or utcnow()
+    end, start = window.end, window.start
     loop = loop or LoopParams()
-    start = end - timedelta(days=settings.themes.window_days)
-    z = z_for(settings.nps.confidence)
+    z = z_for(nps.confidence)
     responses = repo.scored_responses(engine, until=end)
     period = choose_period([r.responded_at for r in responses])
-    min_size = settings.nps.min_group_size
+    min_size = nps.min_group_size
     series = nps_breakdown([(r.score, r.responded_at, "all") for r in responses], period, min_size, z)
-    window = [r for r in responses if _aware(r.responded_at) >= start]
-    overall = nps_breakdown([(r.score, r.responded_at, "all") for r in window], None, min_size, z)
-    segments = segment_nps([(r.score, r.responded_at, r.segments) for r in window], min_size, z)
-    items = plan_stage(settings, engine, rules, end)
-    stats = {s.theme.id or 0: s for s in theme_stats(engine, settings.themes, end)}
+    in_window = [r for r in responses if _aware(r.responded_at) >= start]
+    overall = nps_breakdown([(r.score, r.responded_at, "all") for r in in_window], None, min_size, z)
+    segments = segment_nps([(r.score, r.responded_at, r.segments) for r in in_window], min_size, z)
+    stats = {s.theme.id or 0: s for s in theme_stats(engine, window)}
     verdicts = closed_loops(engine, end, loop)
     events = load_events(engine, min((_aware(r.responded_at) for r in responses), default=end), end)
-    sections = theme_sections(items, stats, events, period, _links(engine), {v.theme_key: v for v in verdicts})
+    sections = theme_sections(plan, stats, events, period, _links(engine), {v.theme_key: v for v in verdicts})
     sections = tuple(_with_lineage(section, engine) for section in sections)
     head = _point(overall[0], "all") if overall else None
-    aside = set_aside(engine, settings.themes, end)
-    redactor = Redactor.from_rules(rules.redaction)
+    aside = set_aside(engine, window)
     no_reason = NoSpecificReason(
         aside.no_specific_reason,
         aside.share,
@@ -220,7 +219,7 @@ def gather_report(
     )
     return Report(
         as_of=end,
-        generated_at=generated_at or utcnow(),
+        generated_at=generated_at,
         window_start=start,
         window_end=end,
         period=period,

@@ -150,7 +150,8 @@ def sync_plan(
         items: the sprint plan; items routed to another tracker are ignored, items routed to another
             project of this tracker are reported as skipped (run once per project).
         tracker: the adapter (see `sync.tracker.Tracker`).
-        now: the run's clock (aware UTC), used for "fix shipped" and regression dates.
+        now: the wall clock (aware UTC), never the analysis window's end: stamps on links and
+            regression notes, a closed issue's date when the tracker gives none, the upcoming sprint.
         dry_run: read the tracker and the store, write neither; the report says what would happen.
         regression_action: on a regressed closed theme, "comment" on the issue or "reopen" it.
         regression_growth: see `SyncRules.regression_growth`.

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
+from backlog_bridge import output
 from backlog_bridge.ingest.importer import ImportResult, import_file
 from backlog_bridge.settings import IngestSettings, SourceSettings
 from backlog_bridge.store.tables import ImportBatch, QuarantinedRow, Response, ResponseChange
@@ -236,3 +240,48 @@ def test_vendor_exports_import_cleanly(engine, fixture):
     assert any(r.comment for r in stored)
     for r in stored:  # housekeeping and personal columns never become segments
         assert not {"IP Address", "IPAddress", "First Name", "LocationLatitude"} & set(r.segments)
+
+
+def big_export(tmp_path: Path, rows: int = 5000) -> Path:
+    """A multi-megabyte export: long comments, one row in a hundred with an unreadable score."""
+    lines = [
+        f"B{n},2026-03-01T10:00:00Z,{n % 11 if n % 100 else 'eleven'},{'a long comment about the app ' * 16}{n},a{n},Pro"
+        for n in range(rows)
+    ]
+    return write(tmp_path, "big.csv", HEADER + "\n".join(lines) + "\n")
+
+
+def test_a_large_file_reports_its_rows_as_they_go_into_the_store(engine, tmp_path):
+    path = big_export(tmp_path)
+    assert path.stat().st_size > 2_000_000
+    seen: dict[str, list[tuple[int, int]]] = {}
+
+    def progress(label: str):
+        calls = seen.setdefault(label, [])
+        return lambda done, total: calls.append((done, total))
+
+    result = run_import_with(engine, path, progress)
+
+    assert (result.read, result.quarantined) == (5000, 50)
+    assert list(seen) == ["importing big.csv"]
+    calls = seen["importing big.csv"]
+    dones = [done for done, _ in calls]
+    assert {total for _, total in calls} == {5000}
+    assert dones == sorted(dones) and len(set(dones)) >= 5  # reported as the rows go, not only at the end
+    assert calls[0] == (0, 5000) and calls[-1] == (5000, 5000)
+
+
+def test_without_a_terminal_a_large_import_logs_its_progress(engine, tmp_path, caplog):
+    ticks = itertools.count(step=11.0)  # a clock 11 seconds on at every report: each one is due
+    progress = functools.partial(output.progress, terminal=False, clock=lambda: float(next(ticks)))
+    with caplog.at_level(logging.INFO, logger="backlog_bridge.output"):
+        run_import_with(engine, big_export(tmp_path), progress)
+    lines = [record.getMessage() for record in caplog.records if record.name == "backlog_bridge.output"]
+    assert len(lines) >= 5 and all(line.startswith("importing big.csv: ") for line in lines)
+    assert lines[-1] == "importing big.csv: 5000/5000"
+
+
+def run_import_with(engine, path: Path, progress) -> ImportResult:
+    result = import_file(engine, path, IngestSettings(), now=NOW, progress=progress)
+    assert result.adds_up, result
+    return result

@@ -23,10 +23,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
+from backlog_bridge import pipeline
+from backlog_bridge.context import AnalysisWindow
 from backlog_bridge.ingest.importer import import_paths
 from backlog_bridge.pipeline import sample_data_path
 from backlog_bridge.plan.rules import load_rules
-from backlog_bridge.report.data import gather_report
 from backlog_bridge.report.loop import Outcome
 from backlog_bridge.report.render import render_html
 from backlog_bridge.settings import IngestSettings, Settings
@@ -169,14 +170,17 @@ def sample_report_file(tmp_path, embedder):
     import_paths(engine, [sample_data_path()], IngestSettings(), source="sample", now=AS_OF)
     settings = Settings()
     for moment in (datetime(2026, 5, 31, tzinfo=UTC), FIX_SHIPPED, datetime(2026, 8, 31, tzinfo=UTC), AS_OF):
-        update_themes(engine, embedder, settings.themes, moment)  # as a nightly worker would, over months
+        window = AnalysisWindow(moment, settings.themes.window_days)
+        update_themes(engine, embedder, settings.themes, window)  # as a nightly worker would, over months
     with Session(engine) as session:
         themes = list(session.exec(select(Theme).where(col(Theme.status) == "active")))
         dashboard = max((t for t in themes if "dashboard" in " ".join([t.label, *t.keywords])), key=lambda t: t.size)
         session.add(TrackerLink(tracker="jira", theme_key=dashboard.key, state="closed", issue_key="FB-101",
                                 url="https://jira.example.com/browse/FB-101", closed_at=FIX_SHIPPED))  # fmt: skip
         session.commit()
-    report = gather_report(settings, engine, load_rules(RULES), AS_OF)
+    rules, run = load_rules(RULES), pipeline.run_context(settings, engine, AS_OF)
+    plan = pipeline.plan_stage(settings, engine, rules, run.window)
+    report = pipeline.report_data(settings, engine, rules, plan, run)
     engine.dispose()
     path = tmp_path / "report.html"
     path.write_text(render_html(report), encoding="utf-8")

@@ -13,7 +13,9 @@ from typing import ClassVar
 import pytest
 from sqlmodel import Session
 
+from backlog_bridge import pipeline
 from backlog_bridge.classify import NpsCounts, estimate
+from backlog_bridge.context import AnalysisWindow
 from backlog_bridge.plan.redact import Redactor
 from backlog_bridge.plan.rules import Rules
 from backlog_bridge.report.data import Report, gather_report
@@ -97,9 +99,17 @@ def store(engine):
     return engine
 
 
+def make_report(engine, loop: LoopParams | None = None) -> Report:
+    """The report as the pipeline makes it: the plan for the window first, then the report around that plan."""
+    settings, rules = Settings(), Rules()
+    window = AnalysisWindow(AS_OF, settings.themes.window_days)
+    plan = pipeline.plan_stage(settings, engine, rules, window)
+    return gather_report(engine, plan, window, settings.nps, Redactor.from_rules(rules.redaction), GENERATED, loop)
+
+
 @pytest.fixture
 def report(store) -> Report:
-    return gather_report(Settings(), store, Rules(), AS_OF, LoopParams(30, 7), generated_at=GENERATED)
+    return make_report(store, LoopParams(30, 7))
 
 
 @pytest.fixture
@@ -284,7 +294,7 @@ def test_publish_keeps_one_file_per_run_and_a_latest(report, tmp_path):
 
 
 def test_an_empty_store_still_renders(engine):
-    report = gather_report(Settings(), engine, Rules(), AS_OF, generated_at=GENERATED)
+    report = make_report(engine)
     assert report.themes == () and report.verdicts == () and report.overall is None
     assert "No theme measurably costs NPS points" in report.summary.hurts_most
     page = render_html(report)
@@ -314,7 +324,7 @@ def test_no_specific_reason_is_counted_shown_and_redacted(store):
             bucket = "not_actionable" if text in ("n/a", "-") else "no_specific_reason"
             session.add(ThemeMember(response_id=response.id, theme_id=None, bucket=bucket))
         session.commit()
-    report = gather_report(Settings(), store, Rules(), AS_OF, LoopParams(30, 7), generated_at=GENERATED)
+    report = make_report(store, LoopParams(30, 7))
     aside = report.no_specific_reason
     assert (aside.count, aside.not_actionable, aside.comments) == (6, 2, 60 + 8)
     assert aside.share == pytest.approx(6 / 68)
