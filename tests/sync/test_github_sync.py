@@ -22,7 +22,7 @@ from backlog_bridge.settings import GitHubSettings
 from backlog_bridge.store.db import make_engine, open_store
 from backlog_bridge.store.tables import TrackerLink
 from backlog_bridge.sync import Outcome, RetryPolicy, SyncReport, Tracker, build_tracker, sync_plan
-from backlog_bridge.sync.github import GitHubTracker, safe_retry
+from backlog_bridge.sync.github import GitHubTracker
 from backlog_bridge.sync.render import ZWJ
 from backlog_bridge.sync.tracker import IssueDraft
 
@@ -130,9 +130,7 @@ def fake():
 
 def tracker(fake: FakeGitHub, **kwargs) -> GitHubTracker:
     """A fresh client, as a new nightly process would have (per_page=2: every listing paginates)."""
-    options = dict(
-        base_url=fake.url, retry=None, seconds_between_requests=None, seconds_between_writes=None, timeout=1, per_page=2
-    )
+    options = dict(base_url=fake.url, seconds_between_requests=None, seconds_between_writes=None, timeout=1, per_page=2)
     options.update(kwargs)
     return GitHubTracker(fake.repo, SecretStr(fake.token), **options)
 
@@ -318,7 +316,6 @@ def test_kill_between_intent_and_confirmation_is_resolved_by_finding(engine, fak
         fake.repo,
         SecretStr(fake.token),
         base_url=fake.url,
-        retry=None,
         seconds_between_requests=None,
         seconds_between_writes=None,
     )
@@ -382,7 +379,6 @@ def test_bad_token_fails_every_theme_clearly_without_leaking_it(engine, fake, ca
         fake.repo,
         SecretStr("ghp_wrong_secret_value"),
         base_url=fake.url,
-        retry=None,
         seconds_between_requests=None,
         seconds_between_writes=None,
     )
@@ -419,7 +415,7 @@ def test_a_too_long_retry_after_leaves_the_theme_pending_for_the_next_run(engine
 def test_pygithub_never_resends_a_create(engine, fake):
     """With the adapter's own retry (not retry=None), a create answered by a dropped connection is sent once."""
     fake.fail_write(3, "drop")  # two label creates, then the first issue create
-    t = tracker(fake, retry=safe_retry(total=3, backoff_factor=0))
+    t = tracker(fake, timeout=1)
 
     report = sync_plan(engine, night1(), t, now=NIGHT1, sleep=Sleeps())
 
@@ -542,7 +538,7 @@ def test_a_fault_at_any_write_ends_in_the_fault_free_state(template_store, tmp_p
 def test_notes_are_posted_once_escaped(fake, engine):
     from backlog_bridge.sync.engine import Note, post_notes
 
-    tracker = GitHubTracker(fake.repo, SecretStr(fake.token), base_url=fake.url, retry=None, seconds_between_writes=0)
+    tracker = GitHubTracker(fake.repo, SecretStr(fake.token), base_url=fake.url, seconds_between_writes=0)
     created = tracker.create(
         IssueDraft(theme_key="theme-note", title="NPS: checkout", body="body", labels=(), priority=None)
     )
