@@ -27,9 +27,11 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import stats
 
 from backlog_bridge.classify import Z_95, Category, NpsCounts
 
@@ -376,7 +378,7 @@ class FdrResult:
 
 
 def benjamini_hochberg(p_values: Sequence[float], q: float = DEFAULT_FDR) -> FdrResult:
-    """Benjamini-Hochberg step-up FDR control across themes.
+    """Benjamini-Hochberg step-up FDR control across themes (scipy's `false_discovery_control`).
 
     Sort p ascending; adjusted q_(i) = min over j >= i of min(1, m p_(j) / j); discoveries are the
     hypotheses with q_(i) <= q (equivalently all up to the largest i with p_(i) <= i q / m). Tied
@@ -386,29 +388,21 @@ def benjamini_hochberg(p_values: Sequence[float], q: float = DEFAULT_FDR) -> Fdr
         raise ValueError(f"FDR level must be in (0, 1], got {q!r}")
     if any(not 0.0 <= p <= 1.0 for p in p_values):
         raise ValueError(f"p-values must lie in [0, 1], got {list(p_values)!r}")
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [0.0] * m
-    running = 1.0
-    for rank in range(m, 0, -1):
-        index = order[rank - 1]
-        # m p / rank >= p exactly; max() stops rounding (e.g. 3 p / 3) from dipping below p.
-        running = min(running, max(p_values[index], m * p_values[index] / rank))
-        adjusted[index] = running
+    given = np.asarray(p_values, dtype=np.float64)
+    # m p / rank >= p exactly; the maximum stops rounding (e.g. 3 p / 3) from dipping below p.
+    adjusted = np.maximum(given, stats.false_discovery_control(given, method="bh")) if len(given) else given
     # Tiny relative slack so a p-value exactly on the i q / m boundary is not lost to rounding.
-    discoveries = tuple(value <= q * (1.0 + 1e-12) for value in adjusted)
-    return FdrResult(tuple(adjusted), discoveries)
+    discoveries = tuple(bool(value <= q * (1.0 + 1e-12)) for value in adjusted)
+    return FdrResult(tuple(float(value) for value in adjusted), discoveries)
 
 
 def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
-    """Wilson score interval for a proportion (good coverage even near 0 or 1)."""
+    """Wilson score interval for a proportion (good coverage even near 0 or 1), via scipy's `binomtest`."""
     if n <= 0:
         raise ValueError("a proportion needs n > 0")
-    p = successes / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    confidence = 2.0 * NormalDist().cdf(z) - 1.0
+    interval = stats.binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return max(0.0, float(interval.low)), min(1.0, float(interval.high))
 
 
 @dataclass(frozen=True)

@@ -138,11 +138,13 @@ class GitHubSettings(Section):
     timeout: int = Field(default=15, ge=1)
     """Seconds before a request is abandoned (then retried later, never blindly resent if it was a create)."""
     max_rate_limit_wait: float = Field(default=120.0, ge=0)
-    """Longest wait for a rate-limit reset inside one run; longer: the theme stays pending for the next run."""
+    """Not used any more (kept so existing settings files load): rate-limit waits are the sync engine's,
+    at most 60 s each and 90 s a run; a longer wait leaves the theme pending for the next run."""
     seconds_between_writes: float = Field(default=1.0, ge=0)
     """Spacing of write calls (GitHub asks for at least 1 s to avoid secondary rate limits)."""
     retries: int = Field(default=3, ge=0)
-    """Library-level retries of reads and PATCH on 5xx and connection errors (never of POST)."""
+    """Not used any more (kept so existing settings files load): PyGithub retries nothing; the sync
+    engine tries each call 3 times in all (one retry layer, never a blind resend of a create)."""
 
     def token(self, environ: Mapping[str, str] | None = None) -> SecretStr:
         """The API token from BACKLOG_BRIDGE_GITHUB_TOKEN, else GITHUB_TOKEN (never from the settings file).

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backlog_bridge.classify import (
+    Z_95,
     Category,
     NpsCounts,
     categorise,
@@ -93,3 +94,19 @@ def test_interval_properties(p, pa, d):
     e = estimate(NpsCounts(p, pa, d))
     assert -100.0 <= e.low <= e.adjusted_nps <= e.high <= 100.0
     assert -100.0 <= e.nps <= 100.0
+
+
+@pytest.mark.parametrize(
+    "counts", [NpsCounts(60, 25, 15), NpsCounts(0, 0, 3), NpsCounts(2, 0, 0), NpsCounts(412, 300, 288)]
+)
+def test_adjusted_wald_matches_statsmodels_on_the_augmented_sample(counts):
+    """Rocks (2016): the Wald interval of the +1/0/-1 mean after adding 3/4 promoter, 3/2 passive, 3/4 detractor."""
+    weightstats = pytest.importorskip("statsmodels.stats.weightstats")
+    augmented = [counts.promoters + 0.75, counts.passives + 1.5, counts.detractors + 0.75]
+    sample = weightstats.DescrStatsW([1.0, 0.0, -1.0], weights=augmented, ddof=0)
+    se = (sample.var / sample.sum_weights) ** 0.5  # the population variance over n + 3
+    result = estimate(counts)
+    assert result.adjusted_nps == pytest.approx(100 * sample.mean, abs=1e-9)
+    assert result.std_error == pytest.approx(100 * se, abs=1e-9)
+    assert result.low == pytest.approx(max(-100.0, 100 * (sample.mean - Z_95 * se)), abs=1e-9)
+    assert result.high == pytest.approx(min(100.0, 100 * (sample.mean + Z_95 * se)), abs=1e-9)

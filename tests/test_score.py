@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from statistics import NormalDist
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -287,6 +289,56 @@ def test_trend_hand_computed() -> None:
     assert wilson_interval(24, 400) == pytest.approx((0.04065, 0.08772), abs=5e-5)
     assert trend.low == pytest.approx(0.0022, abs=2e-4)
     assert trend.high == pytest.approx(0.0785, abs=2e-4)
+
+
+# --- the same numbers from statsmodels (dev only: an independent implementation) -----------------
+
+P_VALUES = [0.01, 0.04, 0.03, 0.005, 0.20, 0.04, 0.5, 0.0, 1.0, 0.049]
+PROPORTIONS = [(0, 10), (1, 10), (10, 10), (24, 400), (40, 400), (333, 1000), (7, 19), (4999, 5000)]
+
+
+@pytest.mark.parametrize("q", [0.01, 0.05, 0.2])
+def test_bh_matches_statsmodels(q: float) -> None:
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    reject, adjusted, _, _ = multitest.multipletests(P_VALUES, alpha=q, method="fdr_bh")
+    result = benjamini_hochberg(P_VALUES, q)
+    assert result.q_values == pytest.approx(adjusted.tolist(), abs=1e-15)
+    assert result.discoveries == tuple(reject.tolist())
+
+
+@pytest.mark.parametrize(("successes", "n"), PROPORTIONS)
+@pytest.mark.parametrize("confidence", [0.8, 0.95, 0.99])
+def test_wilson_matches_statsmodels(successes: int, n: int, confidence: float) -> None:
+    proportion = pytest.importorskip("statsmodels.stats.proportion")
+    low, high = proportion.proportion_confint(successes, n, alpha=1 - confidence, method="wilson")
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    assert wilson_interval(successes, n, z) == pytest.approx((low, high), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("k_prev", "n_prev", "k_cur", "n_cur"), [(24, 400, 40, 400), (0, 100, 3, 120), (50, 90, 10, 300)]
+)
+def test_newcombe_interval_matches_statsmodels(k_prev: int, n_prev: int, k_cur: int, n_cur: int) -> None:
+    proportion = pytest.importorskip("statsmodels.stats.proportion")
+    low, high = proportion.confint_proportions_2indep(k_cur, n_cur, k_prev, n_prev, method="newcomb", compare="diff")
+    trend = share_trend(k_prev, n_prev, k_cur, n_cur)
+    assert (trend.low, trend.high) == pytest.approx((low, high), abs=1e-12)
+
+
+@pytest.mark.parametrize("counts", [WORKED, ThemeCounts(NpsCounts(0, 0, 10), NpsCounts(50, 30, 20))])
+def test_delta_method_matches_statsmodels(counts: ThemeCounts) -> None:
+    delta = pytest.importorskip("statsmodels.stats._delta_method")
+    cells = [counts.theme.promoters, counts.theme.passives, counts.theme.detractors]
+    cells += [counts.others.promoters, counts.others.passives, counts.others.detractors]
+    n = sum(cells)
+    pi = np.array(cells) / n
+
+    def impact(p):  # NPS(all) - NPS(everyone else), as a fraction, of the six cell shares
+        return np.atleast_1d((p[0] - p[2] + p[3] - p[5]) - (p[3] - p[5]) / (p[3] + p[4] + p[5]))
+
+    covariance = (np.diag(pi) - np.outer(pi, pi)) / n  # multinomial; the derivative is statsmodels' numeric one
+    (se,) = delta.NonlinearDeltaCov(impact, pi, covariance).se_vectorized()
+    assert impact_std_error(counts) == pytest.approx(100 * se, rel=1e-6)
 
 
 def test_trend_directions_and_edges() -> None:

@@ -20,11 +20,11 @@ The rules, for every tracker alike:
   issue when it closed has *regressed*: one stamped comment per closure (or a reopen, per
   `regression_action`) instead of a new issue.
 * **Failures.** Transient errors are retried `RetryPolicy.attempts` times with exponential backoff
-  that honours Retry-After (through the injected `sleep`), then left pending for the next run; the
-  backoff of a whole run is capped (`RetryPolicy.run_budget`), and once the tracker gave no answer
-  (or a 5xx) to every try, the remaining themes are left pending without calling it again: an
-  unreachable tracker costs one theme's retries, not one per theme. Terminal errors are reported on
-  the theme, and the other themes go on.
+  that honours Retry-After (through the injected `sleep`; `sync.retry` is the one retry layer), then
+  left pending for the next run; the backoff of a whole run is capped (`RetryPolicy.run_budget`), and
+  once the tracker gave no answer (or a 5xx) to every try, the remaining themes are left pending
+  without calling it again: an unreachable tracker costs one theme's retries, not one per theme.
+  Terminal errors are reported on the theme, and the other themes go on.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from sqlmodel import Session, select
 from backlog_bridge.errors import TrackerError, TrackerTerminalError, TrackerTransientError
 from backlog_bridge.plan.model import Action, PlanItem
 from backlog_bridge.store.tables import TrackerLink
+from backlog_bridge.sync.retry import Retrier, RetryPolicy
 from backlog_bridge.sync.tracker import (
     IssueChange,
     IssueDraft,
@@ -106,20 +107,6 @@ class SyncReport:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How hard one run tries before leaving a theme pending for the next run."""
-
-    attempts: int = 3
-    """Tries per call, the first included."""
-    base_delay: float = 2.0
-    """Backoff before the second try; doubles each time (Retry-After wins when the tracker sends it)."""
-    max_delay: float = 60.0
-    """A longer Retry-After is not waited for: the theme is left pending for the next run."""
-    run_budget: float = 90.0
-    """Seconds of backoff one run waits in all, over every theme (not per theme)."""
-
-
-@dataclass(frozen=True)
 class SyncRules:
     """Thresholds of the engine's judgement calls (documented in the module docstring)."""
 
@@ -163,7 +150,7 @@ def sync_plan(
         One result per theme routed to this tracker, in plan order.
     """
     rules = SyncRules(regression_action, regression_growth, significant_growth)
-    run = _Run(engine, tracker, now, dry_run, rules, retry or RetryPolicy(), sleep)
+    run = _Run(engine, tracker, now, dry_run, rules, Retrier(retry or RetryPolicy(), sleep))
     routed = [i for i in items if i.target.tracker == tracker.name]
     results = tuple(run.sync_one(item) for item in routed)
     return SyncReport(tracker.name, dry_run, results, run.unreachable)
@@ -191,7 +178,7 @@ def post_notes(
     sleep: Callable[[float], None] = time.sleep,
 ) -> SyncReport:
     """Post each note once (a stamped comment already there is not posted again); escaped, retried."""
-    run = _Run(engine, tracker, now, dry_run, SyncRules(), retry or RetryPolicy(), sleep)
+    run = _Run(engine, tracker, now, dry_run, SyncRules(), Retrier(retry or RetryPolicy(), sleep))
     results = []
     for note in notes:
         if note.ref.tracker != tracker.name:
@@ -222,10 +209,8 @@ class _Run:
     now: datetime
     dry_run: bool
     rules: SyncRules
-    retry: RetryPolicy
-    sleep: Callable[[float], None]
+    retrier: Retrier
     _sprint: list[str | None] = field(default_factory=list)
-    waited: float = 0.0
     unreachable: str | None = None
     """Why the tracker is out of reach for the rest of this run (no answer or 5xx after every try)."""
 
@@ -301,18 +286,15 @@ class _Run:
 
     def _create_once(self, draft: IssueDraft) -> IssueRef:
         """Create, but after an ambiguous failure look for the stamp before sending it again."""
-        for attempt in range(self.retry.attempts):
-            try:
-                return self.tracker.create(draft)
-            except TrackerUnavailableError as error:
-                if not self._backoff(error, attempt):
-                    raise
-                if error.maybe_applied:
-                    found = self._call(lambda: self.tracker.find(draft.theme_key))
-                    if found is not None:
-                        self._finish_placement(found, draft)
-                        return found.ref
-        raise AssertionError("unreachable: the last attempt re-raises")
+
+        def created() -> IssueRef | None:
+            found = self._call(lambda: self.tracker.find(draft.theme_key))
+            if found is None:
+                return None
+            self._finish_placement(found, draft)
+            return found.ref
+
+        return self.retrier.call(lambda: self.tracker.create(draft), settled=created)
 
     def _finish_placement(self, issue: RemoteIssue, draft: IssueDraft) -> None:
         """A create found after an ambiguous failure may lack its sprint (Jira places it in a second call)."""
@@ -439,42 +421,22 @@ class _Run:
         """Post a stamped comment unless one with the stamp exists (checked again after a doubtful failure)."""
         markup = self.tracker.markup
 
-        def posted() -> bool:
-            return any(markup.has_stamp(c, stamp) for c in self._call(lambda: self.tracker.comments(ref)))
+        def posted() -> bool | None:
+            comments = self._call(lambda: self.tracker.comments(ref))
+            return True if any(markup.has_stamp(c, stamp) for c in comments) else None
 
         if posted():
             return
-        for attempt in range(self.retry.attempts):
-            try:
-                self.tracker.comment(ref, markup.stamped(text, stamp))
-                return
-            except TrackerUnavailableError as error:
-                if not self._backoff(error, attempt):
-                    raise
-                if error.maybe_applied and posted():
-                    return
+
+        def post() -> bool:
+            self.tracker.comment(ref, markup.stamped(text, stamp))
+            return True
+
+        self.retrier.call(post, settled=posted)
 
     def _call(self, call: Callable[[], T]) -> T:
         """Run an idempotent call (read, PATCH), retrying transient failures."""
-        for attempt in range(self.retry.attempts):
-            try:
-                return call()
-            except TrackerUnavailableError as error:
-                if not self._backoff(error, attempt):
-                    raise
-        raise AssertionError("unreachable: the last attempt re-raises")
-
-    def _backoff(self, error: TrackerUnavailableError, attempt: int) -> bool:
-        """Wait before the next try; False when out of tries or asked to wait too long."""
-        if attempt + 1 >= self.retry.attempts:
-            return False
-        delay = error.retry_after if error.retry_after is not None else self.retry.base_delay * 2**attempt
-        if delay > self.retry.max_delay or self.waited + delay > self.retry.run_budget:
-            return False
-        log.info("sync.retry", extra={"delay_s": delay, "error": str(error)})
-        self.sleep(delay)
-        self.waited += delay
-        return True
+        return self.retrier.call(call)
 
     def _upcoming_sprint(self) -> str | None:
         if not self._sprint:

@@ -5,9 +5,10 @@ Calls made (see /work/shared/TRACKERS.md): issues listed by our stamp label with
 read it back, `POST` to create, one `PATCH` per update, comments listed and posted, labels listed once
 and created when missing (422 `already_exists` is success), open milestones listed once per run.
 
-PyGithub never resends a POST here: its retry allows urllib3's idempotent methods plus PATCH only,
-and rate-limit waits are bounded by `max_rate_limit_wait`. The engine decides what to do with an
-ambiguous create (look for the stamp first).
+PyGithub retries nothing here (`retry=None`): the engine's `sync.retry` is the one retry layer, so a
+create is never resent by the library, and a rate limit comes back at once with how long to wait
+(Retry-After, or the primary limit's reset). The engine decides what to do with an ambiguous create
+(look for the stamp first).
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
+from github import Auth, Github, GithubException, RateLimitExceededException
 from github.Issue import Issue
 from github.Milestone import Milestone
 from github.Repository import Repository
 from pydantic import SecretStr
-from urllib3.util.retry import Retry
 
 from backlog_bridge.settings import GitHubSettings
 from backlog_bridge.sync.render import MarkdownMarkup
@@ -44,21 +45,6 @@ from backlog_bridge.sync.tracker import (
 
 STAMP_COLOUR = "ededed"
 PRIORITY_COLOUR = "d93f0b"
-
-
-def safe_retry(total: int = 3, backoff_factor: float = 1.0, max_rate_limit_wait: float = 120.0) -> Retry:
-    """PyGithub's retry without POST: a create is never resent by the library (it may have been applied)."""
-    return GithubRetry(
-        total=total,
-        backoff_factor=backoff_factor,
-        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"PATCH"},
-        max_rate_limit_wait=max_rate_limit_wait,
-        secondary_rate_wait=min(60.0, max_rate_limit_wait),
-    )
-
-
-DEFAULT_RETRY = safe_retry()
-"""Reads and PATCH retried up to 3 times on 5xx and connection errors; POST never (None: no library retries)."""
 
 
 class GitHubTracker:
@@ -81,7 +67,6 @@ class GitHubTracker:
         milestone: Literal["due_date", "pattern", "none"] = "due_date",
         milestone_pattern: str = "",
         timeout: int = 15,
-        retry: int | Retry | None = DEFAULT_RETRY,
         seconds_between_requests: float | None = 0.25,
         seconds_between_writes: float | None = 1.0,
         per_page: int = 100,
@@ -95,7 +80,7 @@ class GitHubTracker:
             auth=Auth.Token(token.get_secret_value()),
             base_url=base_url,
             timeout=timeout,
-            retry=retry,
+            retry=None,  # one retry layer: the engine's (it never resends a create blindly)
             seconds_between_requests=seconds_between_requests,
             seconds_between_writes=seconds_between_writes,
             per_page=per_page,
@@ -116,7 +101,6 @@ class GitHubTracker:
             milestone=settings.milestone,
             milestone_pattern=settings.milestone_pattern,
             timeout=settings.timeout,
-            retry=safe_retry(settings.retries, max_rate_limit_wait=settings.max_rate_limit_wait),
             seconds_between_writes=settings.seconds_between_writes,
         )
 
@@ -278,18 +262,29 @@ def _errors(what: str) -> Iterator[None]:
     try:
         yield
     except RateLimitExceededException as error:
-        headers = error.headers or {}
-        raise rate_limited(
-            what, _message(error), retry_after=parse_retry_after(_header(headers, "Retry-After")), status=error.status
-        ) from None
+        raise rate_limited(what, _message(error), retry_after=_wait(error.headers or {}), status=error.status) from None
     except GithubException as error:
-        headers = error.headers or {}
-        retry_after = parse_retry_after(_header(headers, "Retry-After"))
+        retry_after = _wait(error.headers or {})
         if error.status == 429 or (error.status == 403 and retry_after is not None):
             raise rate_limited(what, _message(error), retry_after=retry_after, status=error.status) from None
         raise error_for_status(error.status, what, _message(error), retry_after=retry_after) from None
     except requests.RequestException as error:
         raise connection_lost(what, error) from None
+
+
+def _wait(headers: Mapping[str, Any]) -> float | None:
+    """Seconds GitHub asks us to wait: Retry-After (secondary limits), else until the primary limit resets.
+
+    The reset is counted from the answer's own Date header, so the local clock plays no part.
+    """
+    retry_after = parse_retry_after(_header(headers, "Retry-After"))
+    reset, sent = _header(headers, "X-RateLimit-Reset"), _header(headers, "Date")
+    if retry_after is not None or _header(headers, "X-RateLimit-Remaining") != "0" or not reset or not sent:
+        return retry_after
+    try:
+        return max(0.0, float(reset) - parsedate_to_datetime(sent).timestamp())
+    except (TypeError, ValueError):
+        return None
 
 
 def _header(headers: Mapping[str, Any], name: str) -> str | None:

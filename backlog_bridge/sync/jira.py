@@ -101,7 +101,6 @@ class JiraTracker:
         reopen_transition: str = "",
         fields: Mapping[str, Any] | None = None,
         timeout: float = 30.0,
-        max_retries: int = 0,
     ) -> None:
         self.project = project
         self.markup: Markup = JiraWikiMarkup()
@@ -117,7 +116,6 @@ class JiraTracker:
         self._token = token
         self._email = email
         self._timeout = (min(5.0, timeout), timeout)
-        self._max_retries = max_retries
         self._client: JIRA | None = None
         self._field_ids: dict[str, str] | None = None
         self._sprint_field: str | None = None
@@ -163,7 +161,7 @@ class JiraTracker:
                 self._client = JIRA(
                     server=self.url,
                     options={"check_update": False},
-                    max_retries=self._max_retries,
+                    max_retries=0,  # one retry layer: the engine's (the client would resend a create)
                     timeout=self._timeout,
                     **auth,
                 )

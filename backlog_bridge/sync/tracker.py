@@ -16,8 +16,8 @@ SDK exceptions never escape. Raise the refinements below so the engine can honou
 and tell "nothing happened" from "maybe it happened" (a create that may have been applied is
 never blindly resent: the engine looks for the stamp first).
 
-SDK retries. An adapter must not let its SDK resend a POST (both PyGithub and jira do by
-default; see /work/shared/TRACKERS.md): the engine owns retries of non-idempotent writes.
+SDK retries. An adapter turns its SDK's retries off (both PyGithub and jira resend a POST by
+default; see /work/shared/TRACKERS.md): `sync.retry` is the one retry layer, for every call.
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ with RFC 8288 `Link` headers; 422 `already_exists` on a duplicate label; 401 `Ba
 secondary rate limits as 403/429 with Retry-After). Tests assert on `FakeGitHub` state, and use
 `human_*` helpers to act like a person in the web UI (those are not API calls and are not counted).
 
-Fault injection: `fail_write(n, kind)` makes the n-th write call (POST/PATCH/PUT/DELETE, 1-based,
-counted from server start) fail: "drop" applies the write then closes the connection without an
-answer; "500" applies it then answers 500; "timeout" applies it then answers after the client gave
-up; "429" and "403" refuse it (nothing applied) with Retry-After.
+Fault injection (see `fakes.server`): `fail_write(n, kind)` makes the n-th write call (POST/PATCH/
+PUT/DELETE, 1-based, counted from server start) fail, `fail_request(regex, kind)` the matching ones.
+Besides the common kinds, "403" is GitHub's secondary rate limit (403 with Retry-After) and "quota"
+its primary one (403, `X-RateLimit-Remaining: 0`, reset `retry_after` seconds after the answer's Date).
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from .server import FakeServer
+from .server import FakeServer, Fault
 
-FAULT_KINDS = ("drop", "500", "429", "403", "timeout")
 SECONDARY_LIMIT = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
     "If you reach out to GitHub Support for help, please include the request ID 0000:0000."
@@ -78,7 +77,7 @@ class MilestoneState:
 class FakeGitHub(FakeServer):
     """A GitHub for one repository; `url` is the API root to give PyGithub as base_url."""
 
-    fault_kinds = FAULT_KINDS
+    fault_kinds = (*FakeServer.fault_kinds, "403", "quota")
 
     def __init__(self, repo: str = "acme/app", token: str = "test-token", prefix: str = "") -> None:
         self.repo = repo
@@ -284,44 +283,49 @@ class FakeGitHub(FakeServer):
         if auth not in (f"token {self.token}", f"Bearer {self.token}"):
             return self._send(h, 401, {"message": "Bad credentials", "documentation_url": DOCS})
         with self.lock:
-            self.requests.append((method, path))
-            fault = None
-            if method != "GET":
-                self.writes.append((method, path))
-                fault = next((f for f in self.faults if self._hits(f, method, path)), None)
-                if fault is not None:
-                    self.fired.append(fault)
-            if fault is not None and fault.kind in ("429", "403"):
-                status = int(fault.kind)
-                return self._send(
-                    h,
-                    status,
-                    {"message": SECONDARY_LIMIT, "documentation_url": DOCS},
-                    {"Retry-After": str(fault.retry_after)},
-                )
+            fault = self._record(method, path)
+            if fault is not None and fault.kind not in self.applied_kinds:
+                return self._send(h, *self._refusal(fault))
             status, body, headers = self._route(method, path, query, payload)
-        if fault is None:
-            return self._send(h, status, body, headers)
-        if fault.kind == "drop":
-            h.close_connection = True  # applied, and the client never hears back
-            return None
-        if fault.kind == "500":
-            return self._send(h, 500, {"message": "Server Error", "documentation_url": DOCS})
-        self._released.wait(self.timeout_delay)  # "timeout": applied, answered after the client gave up
-        try:
-            return self._send(h, status, body, headers)
-        except OSError:
-            return None
+        return self._answer(h, fault, status, body, headers)
+
+    def _refusal(self, fault: Fault) -> tuple[int, Any, dict[str, str]]:
+        if fault.kind in ("429", "403"):
+            return int(fault.kind), {"message": SECONDARY_LIMIT, "documentation_url": DOCS}, self._wait(fault)
+        if fault.kind == "quota":
+            reset = str(int(time.time()) + fault.retry_after)
+            message = "API rate limit exceeded for installation ID 1."
+            return (
+                403,
+                {"message": message, "documentation_url": DOCS},
+                {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset},
+            )
+        if fault.kind == "502":
+            return 502, {"message": "Server Error"}, {}
+        status = int(fault.kind.removeprefix("refuse-"))
+        message = {
+            401: "Bad credentials",
+            403: "Resource not accessible by integration",
+            404: "Not Found",
+            422: "Validation Failed",
+        }[status]
+        return status, {"message": message, "documentation_url": DOCS}, {}
+
+    @staticmethod
+    def _wait(fault: Fault) -> dict[str, str]:
+        return {"Retry-After": str(fault.retry_after)}
+
+    def _server_error(self) -> Any:
+        return {"message": "Server Error", "documentation_url": DOCS}
 
     def _send(self, h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         raw = b"" if body is None else json.dumps(body).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json; charset=utf-8")
         h.send_header("Content-Length", str(len(raw)))
+        headers = {"X-RateLimit-Remaining": "4999", "X-RateLimit-Reset": str(int(time.time()) + 3600)} | (headers or {})
         h.send_header("X-RateLimit-Limit", "5000")
-        h.send_header("X-RateLimit-Remaining", "4999")
-        h.send_header("X-RateLimit-Reset", str(int(time.time()) + 3600))
-        for key, value in (headers or {}).items():
+        for key, value in headers.items():
             h.send_header(key, value)
         h.end_headers()
         h.wfile.write(raw)

@@ -8,11 +8,13 @@ create body, JQL search on `/rest/api/2/search` (Data Center; Cloud answers 410 
 state, adding issues to a sprint, ranking (204, or 207 with per-issue errors). Errors come back as
 Jira writes them: `{"errorMessages": [...], "errors": {field: message}}`.
 
+Users as each deployment names them: Cloud by accountId only (a `name` in a user field is refused,
+as GDPR strict mode does), Data Center by user name only; an unknown user is refused (400).
+
 Tests assert on `FakeJira` state and use `human_*` helpers to act like a person in the web UI (not
-API calls, not counted). Fault injection as in the GitHub fake: `fail_write(n, kind)` makes the n-th
-write (POST/PUT/DELETE, 1-based) fail: "drop" applies it then closes the connection; "500" applies it
-then answers 500; "timeout" applies it then answers after the client gave up; "429" refuses it with
-Retry-After (nothing applied).
+API calls, not counted). Fault injection as in the GitHub fake (see `fakes.server`): `fail_write(n,
+kind)` makes the n-th write (POST/PUT/DELETE, 1-based) fail, `fail_request(regex, kind)` the matching
+requests; a "429" carries Retry-After and Cloud's `RateLimit-Reason`.
 """
 
 from __future__ import annotations
@@ -27,9 +29,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .server import FakeServer
+from .server import FakeServer, Fault
 
-FAULT_KINDS = ("drop", "500", "429", "timeout")
 SPRINT_FIELD = "customfield_10020"
 RANK_FIELD = "customfield_10019"
 TEAM_FIELD = "customfield_10050"
@@ -100,8 +101,6 @@ class SprintState:
 class FakeJira(FakeServer):
     """A Jira site with one project; `url` is the server URL to give the `jira` client."""
 
-    fault_kinds = FAULT_KINDS
-
     def __init__(
         self,
         deployment: str = "Cloud",
@@ -121,6 +120,8 @@ class FakeJira(FakeServer):
         self.sprints: dict[int, SprintState] = {}
         self.boards: dict[int, dict[str, Any]] = {1: {"name": f"{project} board", "type": "scrum"}}
         self.components = {"Payments", "Web", "Billing"}
+        self.users = {name: f"5b10ac8d82e05b22cc7d{n:04d}" for n, name in enumerate(["backlog-bot", "alice", "bob"])}
+        """User name -> Cloud accountId of the people who may be assigned issues."""
         self.required_on_create: dict[str, str] = {}
         """Field id -> name of custom fields the create screen requires (400 when missing)."""
         self.ranking = True
@@ -159,6 +160,14 @@ class FakeJira(FakeServer):
             for key, value in extra.items():
                 setattr(issue, key, value)
             return issue.key
+
+    def account_id(self, name: str) -> str:
+        """A user's Cloud accountId (people not in `users` get one too: they exist, they are not assignable)."""
+        return self.users.get(name) or f"5b10ac8d{sum(map(ord, name)):016d}"
+
+    def user_ref(self, name: str) -> str:
+        """How the REST API names this user in this deployment: accountId on Cloud, user name on Data Center."""
+        return self.account_id(name) if self.deployment == "Cloud" else name
 
     def issue(self, key: str) -> IssueState:
         return next(i for i in self.issues.values() if i.key == key)
@@ -234,7 +243,7 @@ class FakeJira(FakeServer):
     def _user(self, name: str) -> dict[str, Any]:
         data: dict[str, Any] = {"displayName": name.title(), "active": True}
         if self.deployment == "Cloud":
-            data |= {"accountId": f"5b10ac8d{abs(hash(name)) % 10**8:08d}", "accountType": "atlassian"}
+            data |= {"accountId": self.account_id(name), "accountType": "atlassian"}
             data["self"] = self._api(f"/user?accountId={data['accountId']}")
         else:
             data |= {"name": name, "key": name, "self": self._api(f"/user?username={name}")}
@@ -431,33 +440,29 @@ class FakeJira(FakeServer):
         if not self._authorised(auth):
             return self._send(h, 401, {"errorMessages": ["You are not authenticated. Authentication required."]})
         with self.lock:
-            self.requests.append((method, path))
-            fault = None
-            if method != "GET":
-                self.writes.append((method, path))
-                fault = next((f for f in self.faults if self._hits(f, method, path)), None)
-                if fault is not None:
-                    self.fired.append(fault)
-            if fault is not None and fault.kind == "429":
-                return self._send(
-                    h,
-                    429,
-                    {"errorMessages": ["Rate limit exceeded."]},
-                    {"Retry-After": str(fault.retry_after), "RateLimit-Reason": "jira-burst-based"},
-                )
+            fault = self._record(method, path)
+            if fault is not None and fault.kind not in self.applied_kinds:
+                return self._send(h, *self._refusal(fault))
             status, body, headers = self._route(method, path, query, payload)
-        if fault is None:
-            return self._send(h, status, body, headers)
-        if fault.kind == "drop":
-            h.close_connection = True  # applied, and the client never hears back
-            return None
-        if fault.kind == "500":
-            return self._send(h, 500, {"errorMessages": ["Internal server error"], "errors": {}})
-        self._released.wait(self.timeout_delay)  # "timeout": applied, answered after the client gave up
-        try:
-            return self._send(h, status, body, headers)
-        except OSError:
-            return None
+        return self._answer(h, fault, status, body, headers)
+
+    def _refusal(self, fault: Fault) -> tuple[int, Any, dict[str, str]]:
+        if fault.kind == "429":
+            headers = {"Retry-After": str(fault.retry_after), "RateLimit-Reason": "jira-burst-based"}
+            return 429, {"errorMessages": ["Rate limit exceeded."]}, headers
+        if fault.kind == "502":
+            return 502, None, {}  # a proxy's answer: no Jira error body
+        status = int(fault.kind.removeprefix("refuse-"))
+        message = {
+            401: "You are not authenticated. Authentication required to perform this operation.",
+            403: "You do not have permission to perform this operation in this project.",
+            404: "Issue does not exist or you do not have permission to see it.",
+            422: "The request could not be processed.",
+        }[status]
+        return status, {"errorMessages": [message], "errors": {}}, {}
+
+    def _server_error(self) -> Any:
+        return {"errorMessages": ["Internal server error"], "errors": {}}
 
     def _send(self, h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         raw = b"" if body is None else json.dumps(body).encode()
@@ -554,6 +559,9 @@ class FakeJira(FakeServer):
                 errors["components"] = f"Component name '{component.get('name')}' is not valid"
         if any(" " in label for label in fields.get("labels") or []):
             errors["labels"] = "The label can't contain spaces."
+        if fields.get("assignee") and self._assignee(fields["assignee"]) is None:
+            identifier = "accountId" if self.deployment == "Cloud" else "name"
+            errors["assignee"] = f"Specify a valid '{identifier}' for a user who can be assigned issues."
         if len(fields.get("summary") or "") > 255:
             errors["summary"] = "Summary must be less than 255 characters."
         for fid in fields:
@@ -573,12 +581,21 @@ class FakeJira(FakeServer):
         if "components" in fields:
             issue.components = [c["name"] for c in fields["components"]]
         if "assignee" in fields:
-            a = fields["assignee"] or {}
-            issue.assignee = a.get("accountId") or a.get("name")
+            issue.assignee = self._assignee(fields["assignee"])
         for fid, value in fields.items():
             if fid.startswith("customfield_"):
                 issue.custom[fid] = value
         issue.updated = _now()
+
+    def _assignee(self, value: Any) -> str | None:
+        """The user name an assignee field names, or None when this deployment would refuse it."""
+        if not isinstance(value, dict):
+            return None
+        if self.deployment == "Cloud":  # accountId only: GDPR strict mode refuses `name`
+            wanted = value.get("accountId") if "name" not in value else None
+            return next((name for name, account in self.users.items() if account == wanted), None)
+        wanted = value.get("name") if "accountId" not in value else None
+        return wanted if wanted in self.users else None
 
     def _create_issue(self, payload: Any, **kw: Any) -> tuple[int, Any, dict[str, str]]:
         fields = (payload or {}).get("fields") or {}
@@ -684,6 +701,7 @@ class FakeJira(FakeServer):
         start = int(query.get("nextPageToken", ["0"])[0] or 0)
         size = min(int(query.get("maxResults", ["50"])[0]), self.search_page)
         fields, properties = self._search_args(query)
+        fields = fields or ["id"]  # the enhanced search returns issue ids only unless fields are named
         page = found[start : start + size]
         data: dict[str, Any] = {"issues": [self._issue_json(i, fields, properties) for i in page]}
         if start + size < len(found):

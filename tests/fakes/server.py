@@ -1,4 +1,11 @@
-"""What the tracker fakes share: a loopback HTTP server in a thread, and faults injected at writes."""
+"""What the tracker fakes share: a loopback HTTP server in a thread, and faults injected at requests.
+
+Fault kinds, for every fake: "drop" applies the write then closes the connection without an answer;
+"500" applies it then answers 500; "timeout" applies it then answers after the client gave up; "429"
+refuses it with Retry-After; "502" refuses any request (a read too) as a gateway would; "refuse-401",
+"refuse-403", "refuse-404" and "refuse-422" refuse it the way the tracker says no to a person. Each
+fake adds its own (GitHub: "403", its secondary rate limit; "quota", its primary one).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+REFUSALS = ("refuse-401", "refuse-403", "refuse-404", "refuse-422")
+
 
 @dataclass
 class Fault:
@@ -15,7 +24,8 @@ class Fault:
     kind: str
     retry_after: int = 7
     match: str | None = None
-    """Regex on "METHOD /path": the first matching write fails (instead of the write number `at`)."""
+    """Regex on "METHOD /path": the first `times` matching requests fail, reads included (instead of write `at`)."""
+    times: int = 1
 
 
 class FakeServer:
@@ -25,7 +35,9 @@ class FakeServer:
     and consult `_hits` for each write.
     """
 
-    fault_kinds: tuple[str, ...] = ()
+    fault_kinds: tuple[str, ...] = ("drop", "500", "timeout", "429", "502", *REFUSALS)
+    applied_kinds = ("drop", "500", "timeout")
+    """Kinds that apply the request before failing it; the others refuse it (nothing applied)."""
 
     def _serve(self) -> None:
         self.writes: list[tuple[str, str]] = []
@@ -56,15 +68,59 @@ class FakeServer:
         assert kind in self.fault_kinds, kind
         self.faults.append(Fault(at, kind, retry_after))
 
-    def fail_request(self, match: str, kind: str, retry_after: int = 7) -> None:
-        """Fail the first write whose "METHOD /path" matches the regex `match` (e.g. hang after a create)."""
+    def fail_request(self, match: str, kind: str, retry_after: int = 7, times: int = 1) -> None:
+        """Fail the first `times` requests whose "METHOD /path" matches the regex `match` (reads too)."""
         assert kind in self.fault_kinds, kind
-        self.faults.append(Fault(0, kind, retry_after, match=match))
+        assert kind not in self.applied_kinds or not match.startswith("GET"), "a read has nothing to apply"
+        self.faults.append(Fault(0, kind, retry_after, match=match, times=times))
+
+    def requested(self, method: str, pattern: str) -> int:
+        """How many requests with this method had a path matching the regex `pattern` (faulted ones included)."""
+        return sum(1 for m, p in self.requests if m == method and re.fullmatch(pattern, p))
 
     def _hits(self, fault: Fault, method: str, path: str) -> bool:
         if fault.match is not None:
-            return fault not in self.fired and re.search(fault.match, f"{method} {path}") is not None
-        return fault.at == len(self.writes)
+            fired = sum(1 for f in self.fired if f is fault)
+            return fired < fault.times and re.search(fault.match, f"{method} {path}") is not None
+        return method != "GET" and fault.at == len(self.writes)
+
+    def _record(self, method: str, path: str) -> Fault | None:
+        """Count the request (and the write), and the fault it meets, if any. Call with the lock held."""
+        self.requests.append((method, path))
+        if method != "GET":
+            self.writes.append((method, path))
+        fault = next((f for f in self.faults if self._hits(f, method, path)), None)
+        if fault is not None:
+            self.fired.append(fault)
+        return fault
+
+    def _refusal(self, fault: Fault) -> tuple[int, Any, dict[str, str]]:
+        """The answer to a request refused by `fault` (nothing applied), in the tracker's own words."""
+        raise NotImplementedError
+
+    def _server_error(self) -> Any:
+        """The body of a 500, in the tracker's own words."""
+        raise NotImplementedError
+
+    def _answer(
+        self, h: BaseHTTPRequestHandler, fault: Fault | None, status: int, body: Any, headers: dict[str, str]
+    ) -> None:
+        """Answer an applied request, or fail it after applying it the way `fault` says."""
+        if fault is None:
+            return self._send(h, status, body, headers)
+        if fault.kind == "drop":
+            h.close_connection = True  # applied, and the client never hears back
+            return None
+        if fault.kind == "500":
+            return self._send(h, 500, self._server_error(), {})
+        self._released.wait(self.timeout_delay)  # "timeout": applied, answered after the client gave up
+        try:
+            return self._send(h, status, body, headers)
+        except OSError:
+            return None
+
+    def _send(self, h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        raise NotImplementedError
 
     @property
     def write_count(self) -> int:
