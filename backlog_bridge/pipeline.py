@@ -33,11 +33,12 @@ from backlog_bridge.plan.planner import build_plan
 from backlog_bridge.plan.redact import Redactor
 from backlog_bridge.plan.rules import Rules, for_trackers, load_rules
 from backlog_bridge.report.data import Report, gather_report
-from backlog_bridge.settings import Settings
+from backlog_bridge.settings import GitHubSettings, Settings
 from backlog_bridge.store import repo
 from backlog_bridge.store.db import store_fault
 from backlog_bridge.store.tables import utcnow
 from backlog_bridge.sync.engine import Note, SyncReport, post_notes
+from backlog_bridge.sync.retry import RetryPolicy
 from backlog_bridge.sync.tracker import IssueRef
 from backlog_bridge.themes import ThemeRunSummary, update_themes
 
@@ -386,7 +387,8 @@ def sync_stage(
     from backlog_bridge.sync.engine import sync_plan
     from backlog_bridge.sync.registry import build_tracker
 
-    tracker = build_tracker(tracker_name, getattr(settings, tracker_name, None))
+    section = getattr(settings, tracker_name, None)
+    tracker = build_tracker(tracker_name, section)
     regression = rules.priority.regression
     return sync_plan(
         engine,
@@ -396,7 +398,15 @@ def sync_stage(
         dry_run=dry_run,
         regression_action=regression.action,
         regression_growth=regression.min_growth,
+        retry=retry_policy(section),
     )
+
+
+def retry_policy(section: object) -> RetryPolicy:
+    """The sync's retry policy for one tracker: its `retries` and longest wait where it sets them."""
+    if isinstance(section, GitHubSettings):
+        return RetryPolicy(attempts=section.retries + 1, max_delay=section.max_rate_limit_wait)
+    return RetryPolicy()
 
 
 def verdict_notes(verdicts: Sequence[Any], tracker: str) -> list[Note]:

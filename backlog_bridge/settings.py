@@ -137,14 +137,14 @@ class GitHubSettings(Section):
     """Regular expression searched in open milestone titles (with milestone = "pattern"), e.g. "^Sprint "."""
     timeout: int = Field(default=15, ge=1)
     """Seconds before a request is abandoned (then retried later, never blindly resent if it was a create)."""
-    max_rate_limit_wait: float = Field(default=120.0, ge=0)
-    """Not used any more (kept so existing settings files load): rate-limit waits are the sync engine's,
-    at most 60 s each and 90 s a run; a longer wait leaves the theme pending for the next run."""
+    max_rate_limit_wait: float = Field(default=60.0, ge=0)
+    """Longest single wait (Retry-After, rate-limit reset) the sync takes before trying a call again; a
+    longer one leaves the theme pending for the next run. All waits of a run together stay under 90 s."""
     seconds_between_writes: float = Field(default=1.0, ge=0)
     """Spacing of write calls (GitHub asks for at least 1 s to avoid secondary rate limits)."""
-    retries: int = Field(default=3, ge=0)
-    """Not used any more (kept so existing settings files load): PyGithub retries nothing; the sync
-    engine tries each call 3 times in all (one retry layer, never a blind resend of a create)."""
+    retries: int = Field(default=2, ge=0, le=10)
+    """Tries after the first failed one, per call, within one run (the sync's one retry layer: PyGithub
+    retries nothing, and a create whose answer was lost is looked up before it is sent again)."""
 
     def token(self, environ: Mapping[str, str] | None = None) -> SecretStr:
         """The API token from BACKLOG_BRIDGE_GITHUB_TOKEN, else GITHUB_TOKEN (never from the settings file).

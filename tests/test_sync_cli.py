@@ -175,3 +175,20 @@ def test_jira_dry_run_then_sync_through_the_cli(tmp_path, store_url, monkeypatch
             assert result.exit_code == 0, result.output
             assert len(fake.issues) == to_file
         assert fake.token not in result.output
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+def test_github_retries_setting_is_how_often_a_failing_call_is_tried_again(configured, retries):
+    """`[github] retries` reaches the sync's one retry layer: the server sees 1 + retries reads."""
+    path, fake = configured
+    assert runner.invoke(app, ["--config", str(path), "sync", *AS_OF]).exit_code == 0
+    with path.open("a", encoding="utf-8") as settings:
+        settings.write(f"retries = {retries}\n")  # [github] is the file's last table
+    read = r"/repos/[^/]+/[^/]+/issues/1"
+    before = fake.requested("GET", read)
+    fake.fail_request(f"^GET {read}$", "502", times=99)
+
+    result = runner.invoke(app, ["--config", str(path), "sync", *AS_OF])
+
+    assert fake.requested("GET", read) - before == 1 + retries
+    assert "pending=" in result.output and "pending=0" not in result.output, result.output
