@@ -294,7 +294,15 @@ def plan_stage(settings: Settings, engine: Engine, rules: Rules, now: datetime |
     """The sprint plan from the store's themes and the team's rules (writes nothing)."""
     scoring = settings.scoring
     lift_shares = (scoring.lift_detractors_to_passives, scoring.lift_passives_to_promoters)
-    inputs = gather(engine, settings.themes.window_days, weights_from_rules(rules), now, lift_shares=lift_shares)
+    report_url = settings.report.latest_page_url()
+    inputs = gather(
+        engine,
+        settings.themes.window_days,
+        weights_from_rules(rules),
+        now,
+        report_url=report_url,
+        lift_shares=lift_shares,
+    )
     return build_plan(inputs, rules, Redactor.from_rules(rules.redaction))
 
 

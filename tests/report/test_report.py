@@ -217,7 +217,7 @@ class _Collector(HTMLParser):
         self.text.append(data)
 
 
-def test_html_is_well_formed_self_contained_and_escaped(page):
+def test_html_is_well_formed_self_contained_and_escaped(report, page):
     parser = _Collector()
     parser.feed(page)
     parser.close()
@@ -228,6 +228,8 @@ def test_html_is_well_formed_self_contained_and_escaped(page):
     assert tags.count("svg") == 4  # NPS, impacts, shares, segments
     ids = [attrs["id"] for _, attrs in parser.tags if "id" in attrs]
     assert len(ids) == len(set(ids)), "duplicate ids across the inline SVGs"
+    # Each theme's section has the anchor its issue's "Theme report" link ends with.
+    assert {f"theme-{t.brief.theme_id}" for t in report.themes} <= set(ids)
     # Nothing is loaded from elsewhere: no src, no stylesheet or font URLs; links only to http(s) issues.
     assert not any("src" in attrs for _, attrs in parser.tags)
     assert "@import" not in page and "@font-face" not in page and not re.search(r"url\((?!#)", page)
