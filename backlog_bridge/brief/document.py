@@ -14,9 +14,15 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
+ZWJ = "\u200d"
+"""Zero-width joiner: put inside a trigger (`@name`, `https://`), it breaks the trigger and reads the same."""
 Tone = Literal["good", "bad", "neutral"]
 """How a badge or verdict reads: good news, bad news, or neither."""
 
+_WHITESPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SCHEME = re.compile(r"(?<=[A-Za-z])(?=://)")
+_WWW = re.compile(r"\b(www)(?=\\?\.)", re.IGNORECASE)
 # Characters that can close or break a link in one of the formats: Markdown `(url)`, Jira `[text|url]`,
 # HTML attributes; whitespace and control characters never belong in a URL we write.
 _URL_BREAKERS = re.compile(r"[\s\x00-\x1f\x7f<>()\[\]{}|!\"'`\\]")
@@ -34,6 +40,16 @@ def safe_url(url: str | None) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc or _URL_BREAKERS.search(url):
         return None
     return url
+
+
+def one_line(text: str) -> str:
+    """`text` on one line without control characters: where every escaper starts."""
+    return _WHITESPACE.sub(" ", _CONTROL.sub("", text)).strip()
+
+
+def break_bare_links(text: str) -> str:
+    """Break `scheme://` and `www.` (even with an escaped dot) with a zero-width joiner: no autolink."""
+    return _WWW.sub(lambda m: m.group(1) + ZWJ, _SCHEME.sub(ZWJ, text))
 
 
 # --- inline runs -------------------------------------------------------------------------------------

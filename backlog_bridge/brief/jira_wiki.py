@@ -18,6 +18,7 @@ import re
 from typing import assert_never
 
 from backlog_bridge.brief.document import (
+    ZWJ,
     Badge,
     Block,
     BriefDocument,
@@ -34,33 +35,23 @@ from backlog_bridge.brief.document import (
     Table,
     Text,
     Verdict,
+    break_bare_links,
+    one_line,
     safe_url,
     spaced,
 )
 
-ZWJ = "\u200d"
 BACKSLASH_LOOKALIKE = "\u29f5"
 
 # Characters that start or close wiki markup: emphasis * _ ? - + ^ ~, macros { }, links and
 # mentions [ ], images !, tables |, lists and headings # at a line start, citations ??.
 _WIKI_SPECIAL = re.compile(r"([*_?\-+^~{}\[\]|!#])")
-_WHITESPACE = re.compile(r"\s+")
-_SCHEME = re.compile(r"(?<=[A-Za-z])(?=://)")
 _MAILTO = re.compile(r"\b(mailto|file|news|irc)(?=:)", re.IGNORECASE)
-_WWW = re.compile(r"\b(www)(?=\\?\.)", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def one_line(text: str) -> str:
-    """`text` on one line without control characters (a Jira summary; the start of every escape)."""
-    return _WHITESPACE.sub(" ", _CONTROL.sub("", text)).strip()
 
 
 def neutralise_links(text: str) -> str:
     """Break bare URLs Jira would link (scheme://, mailto:, www.) with a zero-width joiner."""
-    text = _SCHEME.sub(ZWJ, text)
-    text = _MAILTO.sub(lambda m: m.group(1) + ZWJ, text)
-    return _WWW.sub(lambda m: m.group(1) + ZWJ, text)
+    return break_bare_links(_MAILTO.sub(lambda m: m.group(1) + ZWJ, text))
 
 
 def escape_wiki(text: str) -> str:

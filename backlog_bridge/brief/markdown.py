@@ -16,6 +16,7 @@ import re
 from typing import assert_never
 
 from backlog_bridge.brief.document import (
+    ZWJ,
     Badge,
     Block,
     BriefDocument,
@@ -32,11 +33,11 @@ from backlog_bridge.brief.document import (
     Table,
     Text,
     Verdict,
+    break_bare_links,
+    one_line,
     safe_url,
     spaced,
 )
-
-ZWJ = "\u200d"
 
 # CommonMark lets every ASCII punctuation character be backslash-escaped; these are the ones that
 # start or close Markdown syntax (& < > are entity-escaped first, so entities survive). Parentheses
@@ -44,35 +45,26 @@ ZWJ = "\u200d"
 # "40 (30 detractors, 10 passives)" stay readable for a person editing the issue's source.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#+\-.!|~=^$])")
 _LIST_PAREN = re.compile(r"^(\d+)\)")
-_WHITESPACE = re.compile(r"\s+")
 _GH_REF = re.compile(r"\b(GH)(?=\\?-\d)", re.IGNORECASE)
-_SCHEME = re.compile(r"(?<=[A-Za-z])(?=://)")
-_WWW = re.compile(r"\b(www)(?=\\?\.)", re.IGNORECASE)
 _PLAIN_CODE = re.compile(r"[\w.:/=+, -]+")
-
-
-def _one_line(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip()
 
 
 def neutralise_references(text: str) -> str:
     """Break mentions, issue references and autolinks with a zero-width joiner (text reads the same)."""
     text = text.replace("@", "@" + ZWJ).replace("#", "#" + ZWJ)
-    text = _GH_REF.sub(lambda m: m.group(1) + ZWJ, text)
-    text = _SCHEME.sub(ZWJ, text)
-    return _WWW.sub(lambda m: m.group(1) + ZWJ, text)
+    return break_bare_links(_GH_REF.sub(lambda m: m.group(1) + ZWJ, text))
 
 
 def escape_markdown(text: str) -> str:
     """`text` as one line of inert Markdown: HTML entity-escaped, syntax escaped, references broken."""
-    text = html.escape(_one_line(text), quote=False)
+    text = html.escape(one_line(text), quote=False)
     text = _LIST_PAREN.sub(r"\1\\)", _MD_SPECIAL.sub(r"\\\1", text))
     return neutralise_references(text)
 
 
 def escape_title(text: str) -> str:
     """A plain-text title (GitHub does not render Markdown in titles, but links references)."""
-    return neutralise_references(_one_line(text))
+    return neutralise_references(one_line(text))
 
 
 def to_markdown(document: BriefDocument, level: int = 3) -> str:

@@ -122,17 +122,8 @@ def _figures(brief: ThemeBrief, context: BriefContext) -> tuple[Figure, ...]:
     rows = [Figure("Points at stake (95% CI)", (Text(stake),))]
     if context.priority:
         rows.append(Figure("Priority", (Strong(context.priority),)))
-    rows.append(
-        Figure(
-            "Respondents",
-            (
-                Text(
-                    f"{brief.respondents} ({brief.detractors} detractors, {brief.passives} passives), "
-                    f"{brief.share:.1%} of responses"
-                ),
-            ),
-        )
-    )
+    counts = f"{brief.respondents} ({brief.detractors} detractors, {brief.passives} passives)"
+    rows.append(Figure("Respondents", (Text(f"{counts}, {brief.share:.1%} of responses"),)))
     trend_text: Runs = (Text(f" — {brief.trend_text}"),) if brief.trend_text else ()
     rows.append(Figure("Trend", (trend_badge(brief.trend), *trend_text)))
     if brief.lift_text:

@@ -200,22 +200,18 @@ def render_html(report: Report) -> str:
         "share": charts.share_chart(report.themes),
         "segments": charts.segment_chart(report.segments),
     }
-    no_reason = report.no_specific_reason
-    return (
-        _environment()
-        .get_template("report.html.j2")
-        .render(
-            report=report,
-            glance=glance(report),
-            charts={name: Markup(svg) for name, svg in svgs.items()},
-            nps_caption=_nps_caption(report),
-            impact_caption=_impact_caption(report),
-            themes=[_theme_view(section) for section in report.themes],
-            fixes=[verdict_block(v, titled=True) for v in report.verdicts],
-            no_reason=None
-            if no_reason is None
-            else {"text": _no_reason_text(no_reason), "examples": no_reason.examples},
-        )
+    aside = report.no_specific_reason
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        report=report,
+        glance=glance(report),
+        charts={name: Markup(svg) for name, svg in svgs.items()},
+        nps_caption=_nps_caption(report),
+        impact_caption=_impact_caption(report),
+        themes=[_theme_view(section) for section in report.themes],
+        fixes=[verdict_block(v, titled=True) for v in report.verdicts],
+        no_reason=aside,
+        no_reason_text=_no_reason_text(aside) if aside else "",
     )
 
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, quote, urlencode
 
-from backlog_bridge.brief.jira_wiki import BACKSLASH_LOOKALIKE, ZWJ, escape_wiki, one_line, to_wiki
+from backlog_bridge.brief.document import ZWJ, one_line
+from backlog_bridge.brief.jira_wiki import BACKSLASH_LOOKALIKE, escape_wiki, to_wiki
 from backlog_bridge.brief.wording import issue_brief
 from backlog_bridge.plan.model import PlanItem
 from backlog_bridge.sync.tracker import ManagedFigures

@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import re
 
-from backlog_bridge.brief.markdown import ZWJ, escape_markdown, escape_title, to_markdown
+from backlog_bridge.brief.document import ZWJ
+from backlog_bridge.brief.markdown import escape_markdown, escape_title, to_markdown
 from backlog_bridge.brief.wording import issue_brief
 from backlog_bridge.plan.model import PlanItem
 from backlog_bridge.sync.tracker import ManagedFigures

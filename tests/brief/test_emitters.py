@@ -17,6 +17,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from backlog_bridge.brief.document import (
+    ZWJ,
     Badge,
     BriefDocument,
     Code,
@@ -34,7 +35,7 @@ from backlog_bridge.brief.document import (
 )
 from backlog_bridge.brief.html import to_html
 from backlog_bridge.brief.jira_wiki import BACKSLASH_LOOKALIKE, to_wiki
-from backlog_bridge.brief.markdown import ZWJ, to_markdown
+from backlog_bridge.brief.markdown import to_markdown
 from backlog_bridge.brief.wording import BriefContext, build_brief
 from backlog_bridge.classify import NpsCounts
 from backlog_bridge.plan.model import SegmentShare, Target, ThemeBrief
