@@ -347,7 +347,13 @@ def plan_stage(settings: Settings, engine: Engine, rules: Rules, window: Analysi
     """The sprint plan for the window from the store's themes and the team's rules (writes nothing)."""
     scoring = settings.scoring
     lift_shares = (scoring.lift_detractors_to_passives, scoring.lift_passives_to_promoters)
-    inputs = gather(engine, window, weights_from_rules(rules), lift_shares=lift_shares)
+    inputs = gather(
+        engine,
+        window,
+        weights_from_rules(rules),
+        report_url=settings.report.latest_page_url(),
+        lift_shares=lift_shares,
+    )
     return build_plan(inputs, rules, Redactor.from_rules(rules.redaction))
 
 

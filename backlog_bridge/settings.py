@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from backlog_bridge.brief.document import safe_url
 from backlog_bridge.cron import cron_trigger
 from backlog_bridge.errors import ConfigError
 
@@ -265,6 +266,22 @@ class ReportSettings(Section):
     """Significance level of the before/after share test."""
     post_verdicts: bool = True
     """Comment the final verdict on the closed issue (once per closure and outcome)."""
+    public_url: str | None = None
+    """Where `folder` is served, e.g. https://reports.example.com/nps/: each issue then links to its theme's
+    section of latest.html. Unset: issues carry no report link."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _linkable(cls, value: str | None) -> str | None:
+        if value is not None and safe_url(value) is None:
+            raise ValueError("must be a plain http(s) URL without spaces, quotes or brackets")
+        return value
+
+    def latest_page_url(self) -> str | None:
+        """The public address of latest.html when `run` writes it and the folder is served; else None."""
+        if not (self.public_url and self.enabled and "html" in self.formats):
+            return None
+        return self.public_url.rstrip("/") + "/latest.html"  # the name report.render.publish gives it
 
     def loop_params(self) -> Any:
         """The before/after design as report.loop takes it (a LoopParams)."""

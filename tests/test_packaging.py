@@ -45,6 +45,14 @@ def test_the_wheel_holds_the_manifest_migrations_and_sample(tmp_path):
         "backlog_bridge/py.typed",
     }
     assert needed <= names, sorted(needed - names)
+    templates = {
+        path.relative_to(ROOT).as_posix()
+        for folder in ("backlog_bridge/brief/templates", "backlog_bridge/report/templates")
+        for path in (ROOT / folder).rglob("*")
+        if path.is_file()
+    }
+    assert any(name.endswith("report.html.j2") for name in templates) and len(templates) > 5
+    assert templates <= names, sorted(templates - names)  # the HTML report cannot render without them
     migrations = {p.name for p in (ROOT / "backlog_bridge/store/migrations/versions").glob("*.py")}
     assert {f"backlog_bridge/store/migrations/versions/{name}" for name in migrations} <= names
     assert not any(name.startswith(("models/", "rules/", "tests/")) for name in names)
@@ -62,6 +70,11 @@ def test_dependency_floors_cover_what_the_code_imports():
     assert uses, "the floor's reason is gone: revisit it"
     assert not any(dep.startswith("psycopg") for dep in project["dependencies"])  # an extra: SQLite users skip it
     assert any(dep.startswith("psycopg[binary]") for dep in project["optional-dependencies"]["postgres"])
+    # Imported directly by the report and the brief's HTML emitter, so declared, not left to a transitive pin.
+    for module, name in (("jinja2", "jinja2"), ("markupsafe", "markupsafe")):
+        assert any(f"import {module}" in p.read_text(encoding="utf-8") or f"from {module}" in p.read_text(encoding="utf-8")
+                   for p in (ROOT / "backlog_bridge").rglob("*.py"))  # fmt: skip
+        assert any(dep.lower().startswith(name) for dep in project["dependencies"]), name
 
 
 def test_a_postgresql_url_without_the_driver_names_the_extra(tmp_path):

@@ -65,6 +65,7 @@ class ThemeBrief:
     quotes: tuple[str, ...]
     """3-5 representative comments, redacted by rules/redaction.toml; NOT yet escaped for any markup."""
     report_url: str | None = None
+    """The published report page (`[report] public_url` + latest.html); the brief links this theme's section."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""The sprint plan as a product lead reads it: JSON for tools, Markdown for a wiki or a grooming doc."""
+"""The sprint plan as a product lead reads it: JSON for tools, Markdown for a wiki or a grooming doc.
+
+Each theme's section is the brief its issue carries (`brief.wording.plan_brief`), plus the plan's
+decision and target; customer text is escaped as in the issues.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,10 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from backlog_bridge.brief.markdown import escape_markdown as md
+from backlog_bridge.brief.markdown import to_markdown
+from backlog_bridge.brief.wording import plan_brief, stake_text
+from backlog_bridge.brief.wording import target_text as _target_text
 from backlog_bridge.plan.model import Action, PlanItem
 
 _HEADINGS = {
@@ -22,21 +30,17 @@ def plan_json(items: Sequence[PlanItem]) -> list[dict[str, Any]]:
 
 
 def impact_text(item: PlanItem) -> str:
-    """Points at stake with the interval, as a lead reads it: '5.5 pts (4.0 to 7.0)'."""
-    b = item.brief
-    return f"{-b.impact:.1f} pts ({-b.impact_high:.1f} to {-b.impact_low:.1f})"
+    """Points at stake with the interval, as a lead reads it: '5.5 (4.0 to 7.0)'."""
+    return stake_text(item.brief)
 
 
 def target_text(item: PlanItem) -> str:
     """Tracker and project (or the tracker's default)."""
-    t = item.target
-    where = t.project or "default project"
-    extra = f", {t.component}" if t.component else ""
-    return f"{t.tracker}: {where}{extra}"
+    return _target_text(item.target)
 
 
 def plan_markdown(items: Sequence[PlanItem]) -> str:
-    """The plan grouped by action, each theme with its reason, explanation and (redacted) quotes."""
+    """The plan grouped by action, each theme's brief with the decision and target (customer text escaped)."""
     lines = ["# Sprint plan", ""]
     counts = {action: sum(1 for i in items if i.action is action) for action in Action}
     lines.append(
@@ -51,34 +55,8 @@ def plan_markdown(items: Sequence[PlanItem]) -> str:
         if action is Action.SKIP:
             lines += ["| theme | respondents | points at stake | why not |", "| --- | --- | --- | --- |"]
             lines += [
-                f"| {_cell(i.brief.label)} | {i.brief.respondents} | {impact_text(i)} | {_cell(i.reason)} |"
-                for i in group
+                f"| {md(i.brief.label)} | {i.brief.respondents} | {impact_text(i)} | {md(i.reason)} |" for i in group
             ]
             continue
-        for item in group:
-            lines += _section(item)
+        lines += [to_markdown(plan_brief(item), level=3) + "\n" for item in group]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def _section(item: PlanItem) -> list[str]:
-    b = item.brief
-    lines = [
-        f"### {b.label} — {item.priority or 'no priority'}",
-        "",
-        f"- **Why:** {item.reason}",
-        f"- **Points at stake:** {impact_text(item)}, {b.respondents} respondents "
-        f"({b.detractors} detractors, {b.passives} passives), {b.share:.1%} of responses",
-        f"- **Trend:** {b.trend} — {b.trend_text}",
-        f"- **If fixed:** {b.lift_text}",
-        f"- **Goes to:** {target_text(item)}",
-    ]
-    if b.segments:
-        shown = ", ".join(f"{s.field} {s.value} {s.share:.0%} (vs {s.baseline:.0%})" for s in b.segments)
-        lines.append(f"- **Most affected:** {shown}")
-    lines += ["", b.explanation, ""]
-    lines += [f"> {quote.replace(chr(10), ' ')}" for quote in b.quotes]
-    return [*lines, ""]
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")

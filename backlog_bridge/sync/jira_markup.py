@@ -1,18 +1,12 @@
-r"""Jira wiki markup for a theme's issue: the managed section, its markers, and escaping.
+r"""Jira wiki markup for a theme's issue: the managed section and its markers.
 
 Jira's REST API v2 (Cloud and Data Center alike) reads and writes descriptions and comments in wiki
 markup; Cloud converts to and from its document format on the way. Wiki markup has no hidden
-comments, so the markers are short monospace tokens in grey (`{{backlog-bridge:begin}}`). Customer
-text can never forge one: escaping turns every `{` into `\{`.
+comments, so the markers are short monospace tokens in grey (`{{backlog-bridge:begin}}`).
 
-Customer text (quotes, theme labels, keywords, segment values) reaches Jira as inert text:
-
-* every character that starts wiki syntax is backslash-escaped, so `[~accountid:...]` mentions,
-  `[text|url]` links, `!image!`, `{html}` / `{color}` macros, tables and emphasis stay literal;
-* a backslash itself would start a line break (`\\`), so it becomes a look-alike (U+29F5);
-* bare URLs (Jira links `https://...`, `mailto:...` by itself) are broken with a zero-width joiner
-  so they read the same but are not links;
-* line breaks collapse to spaces: nothing a customer wrote can start a heading, list or `bq.` line.
+The brief inside is `brief.wording`'s, emitted by `brief.jira_wiki`, whose escaper keeps customer
+text inert (no mentions, links, images or macros) and turns every `{` into `\{`, so it can never forge
+a marker.
 
 The managed section (the human's text outside it is kept verbatim)::
 
@@ -25,15 +19,18 @@ The managed section (the human's text outside it is kept verbatim)::
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode
 
-from backlog_bridge.plan.model import PlanItem, ThemeBrief
+from backlog_bridge.brief.document import ZWJ, one_line
+from backlog_bridge.brief.jira_wiki import BACKSLASH_LOOKALIKE, escape_wiki, to_wiki
+from backlog_bridge.brief.wording import issue_brief
+from backlog_bridge.plan.model import PlanItem
 from backlog_bridge.sync.tracker import ManagedFigures
+
+__all__ = ["BACKSLASH_LOOKALIKE", "BEGIN", "END", "ZWJ", "JiraWikiMarkup", "escape_wiki"]
 
 BEGIN = "{{backlog-bridge:begin}}"
 END = "{{backlog-bridge:end}}"
-ZWJ = "\u200d"
-BACKSLASH_LOOKALIKE = "\u29f5"
 TITLE_PREFIX = "NPS: "
 MAX_SUMMARY = 255
 """Jira's limit on a summary."""
@@ -42,55 +39,6 @@ GREY = "#97a0af"
 _THEME_MARKER = re.compile(r"\{\{backlog-bridge:theme=([A-Za-z0-9_.:-]+)\}\}")
 _FIGURES_MARKER = re.compile(r"\{\{backlog-bridge:figures ([A-Za-z0-9_.%&=+-]*)\}\}")
 _STAMP_MARKER = re.compile(r"\{\{backlog-bridge:comment=([A-Za-z0-9_.:-]+)\}\}")
-# Characters that start or close wiki markup: emphasis * _ ? - + ^ ~, macros { }, links and
-# mentions [ ], images !, tables |, lists and headings # at a line start, citations ??.
-_WIKI_SPECIAL = re.compile(r"([*_?\-+^~{}\[\]|!#])")
-_WHITESPACE = re.compile(r"\s+")
-_SCHEME = re.compile(r"(?<=[A-Za-z])(?=://)")
-_MAILTO = re.compile(r"\b(mailto|file|news|irc)(?=:)", re.IGNORECASE)
-_WWW = re.compile(r"\b(www)(?=\\?\.)", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _one_line(text: str) -> str:
-    return _WHITESPACE.sub(" ", _CONTROL.sub("", text)).strip()
-
-
-def neutralise_links(text: str) -> str:
-    """Break bare URLs Jira would link (scheme://, mailto:, www.) with a zero-width joiner."""
-    text = _SCHEME.sub(ZWJ, text)
-    text = _MAILTO.sub(lambda m: m.group(1) + ZWJ, text)
-    return _WWW.sub(lambda m: m.group(1) + ZWJ, text)
-
-
-def escape_wiki(text: str) -> str:
-    """`text` as one line of inert Jira wiki markup (see the module docstring)."""
-    text = _one_line(text).replace("\\", BACKSLASH_LOOKALIKE)
-    text = _WIKI_SPECIAL.sub(r"\\\1", text)
-    return neutralise_links(text)
-
-
-def escape_summary(text: str) -> str:
-    """A plain-text summary: one line, no control characters (Jira does not render markup there)."""
-    return _one_line(text)
-
-
-def safe_url(url: str | None) -> str | None:
-    """`url` when it is a plain http(s) URL that cannot break out of `[text|url]`; else None."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"[\s\[\]{}|!<>\"'`\\]", url):
-        return None
-    return url
-
-
-def _pct(value: float) -> str:
-    return f"{value * 100:.1f}%"
-
-
-def _points(value: float) -> str:
-    return f"{value:+.1f}".replace("-", "−")  # a minus sign, never a strike-through dash
 
 
 def _grey(text: str) -> str:
@@ -102,7 +50,7 @@ class JiraWikiMarkup:
 
     def title(self, label: str) -> str:
         """`NPS: <label>` as a one-line summary, at most 255 characters."""
-        return (TITLE_PREFIX + escape_summary(label))[:MAX_SUMMARY]
+        return (TITLE_PREFIX + one_line(label))[:MAX_SUMMARY]
 
     def section(self, item: PlanItem) -> str:
         """The managed section for `item`, markers included."""
@@ -115,7 +63,7 @@ class JiraWikiMarkup:
             _grey(
                 f"{BEGIN} Managed by backlog_bridge: this section is rewritten on every sync; write above or below it."
             ),
-            *render_brief(item),
+            to_wiki(issue_brief(item)),
             _grey(
                 f"{{{{backlog-bridge:theme={_marker_safe(item.brief.theme_key)}}}}} "
                 f"{{{{backlog-bridge:figures {encoded}}}}} {END}"
@@ -169,41 +117,3 @@ class JiraWikiMarkup:
 
 def _marker_safe(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.:-]", "_", value)
-
-
-def render_brief(item: PlanItem) -> list[str]:
-    """The human-readable part of the managed section (every customer-derived string escaped)."""
-    brief = item.brief
-    e = escape_wiki
-    priority = f" · priority *{e(item.priority)}*" if item.priority else ""
-    lines = [
-        f"h3. {e(brief.label)}",
-        f"*NPS impact:* {_points(brief.impact)} points "
-        f"(interval {_points(brief.impact_low)} to {_points(brief.impact_high)}){priority}",
-        f"*Respondents:* {brief.respondents} ({brief.detractors} detractors, {brief.passives} passives), "
-        f"{_pct(brief.share)} of responses",
-        f"*Trend:* {e(brief.trend)}" + (f": {e(brief.trend_text)}" if brief.trend_text else ""),
-    ]
-    if brief.lift_text:
-        lines.append(f"*If fixed:* {e(brief.lift_text)}")
-    if brief.keywords:
-        lines.append("*Keywords:* " + ", ".join(e(k) for k in brief.keywords))
-    lines += _segments(brief)
-    if brief.explanation:
-        lines.append(f"*Why this priority:* {e(brief.explanation)}")
-    if brief.quotes:
-        lines.append("*What customers say:*")
-        lines += [f"bq. {e(quote_)}" for quote_ in brief.quotes[:5]]
-    url = safe_url(brief.report_url)
-    if url:
-        lines.append(f"[Theme report|{url}]")
-    return lines
-
-
-def _segments(brief: ThemeBrief) -> list[str]:
-    if not brief.segments:
-        return []
-    rows = ["||Segment||In this theme||Overall||"]
-    for s in brief.segments:
-        rows.append(f"|{escape_wiki(s.field)} = {escape_wiki(s.value)}|{_pct(s.share)}|{_pct(s.baseline)}|")
-    return rows

@@ -227,7 +227,7 @@ class _Collector(HTMLParser):
         self.text.append(data)
 
 
-def test_html_is_well_formed_self_contained_and_escaped(page):
+def test_html_is_well_formed_self_contained_and_escaped(report, page):
     parser = _Collector()
     parser.feed(page)
     parser.close()
@@ -238,6 +238,8 @@ def test_html_is_well_formed_self_contained_and_escaped(page):
     assert tags.count("svg") == 4  # NPS, impacts, shares, segments
     ids = [attrs["id"] for _, attrs in parser.tags if "id" in attrs]
     assert len(ids) == len(set(ids)), "duplicate ids across the inline SVGs"
+    # Each theme's section has the anchor its issue's "Theme report" link ends with.
+    assert {f"theme-{t.brief.theme_id}" for t in report.themes} <= set(ids)
     # Nothing is loaded from elsewhere: no src, no stylesheet or font URLs; links only to http(s) issues.
     assert not any("src" in attrs for _, attrs in parser.tags)
     assert "@import" not in page and "@font-face" not in page and not re.search(r"url\((?!#)", page)
@@ -247,7 +249,7 @@ def test_html_is_well_formed_self_contained_and_escaped(page):
     assert all(h[1:] in ids for h in hrefs if h.startswith("#"))
     assert "javascript:" not in "".join(hrefs)
     # Customer text is escaped, and reads back intact as text.
-    assert "<script>alert" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; pricing" in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; pricing" in page
     assert "<b>too</b>" not in page and HOSTILE in "".join(parser.text)
 
 
@@ -263,14 +265,22 @@ def test_html_leads_with_the_summary_and_has_a_section_per_theme(page):
 def test_markdown_escapes_customer_text(report):
     text = render_markdown(report)
     assert text.startswith("# Theme report — 2026-09-30\n")
-    assert "## 1. app crashes" in text and "## 2. &lt;script&gt;alert" in text
+    assert "## 1\\. app crashes" in text and "## 2\\. &lt;script&gt;alert" in text
     assert "&lt;b&gt;too&lt;/b&gt; expensive" in text and "<b>" not in text
     assert md("a | b\nc *d*") == "a \\| b c \\*d\\*"
-    assert "- **slow dashboard** (FB\\-3), closed 2026-05-01: **improved**" in text
+    # The fix verdict, worded as in the HTML report, links its issue (our own http(s) link).
+    assert (
+        "**slow dashboard** ([FB\\-3](https://jira.example.com/browse/FB-3)), fix shipped 2026\\-05\\-01: **improved**"
+        in text
+    )
 
 
 def test_markdown_report_leaves_no_mention_reference_or_bare_url_live(report):
-    text = render_markdown(report)
+    rendered = render_markdown(report)
+    # Our own links to the issues are links; nothing else may be.
+    ours = re.findall(r"\]\((https?://[^)]*)\)", rendered)
+    assert set(ours) == {"https://jira.example.com/browse/FB-1", "https://jira.example.com/browse/FB-3"}
+    text = re.sub(r"\]\(https?://[^)]*\)", "]", rendered)
     assert "the app crashes, see" in text  # the quote is there...
     for live in ("@everyone", "#123", "GH-7", "GH\\-7", "https://", "www.", "www\\."):
         assert live not in text, live  # ...but GitHub links none of it

@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 
+from backlog_bridge.brief.document import safe_url
 from backlog_bridge.plan.model import Action, PlanItem, SegmentShare, Target, ThemeBrief
 from backlog_bridge.sync.jira_markup import (
     BACKSLASH_LOOKALIKE,
@@ -14,7 +15,6 @@ from backlog_bridge.sync.jira_markup import (
     ZWJ,
     JiraWikiMarkup,
     escape_wiki,
-    safe_url,
 )
 from backlog_bridge.sync.tracker import ManagedFigures
 
@@ -105,7 +105,7 @@ def test_section_round_trip_figures_theme_and_merge():
     assert markup.figures(section) == ManagedFigures(40, 0.04, "P1")
     assert markup.theme_key(section) == "theme-aaaaaaaaaa"
     assert "|plan = Enterprise\\|Gold|40.0%|12.0%|" in section
-    assert "[Theme report|https://r.example/x]" in section
+    assert "[Theme report|https://r.example/x#theme-1]" in section  # the theme's section of the report
 
     body = f"Notes above.\n\n{section}\n\nNotes below."
     newer = markup.section(item(label="Checkout freezes"))

@@ -110,11 +110,12 @@ def test_section_has_every_part_of_the_brief_and_the_markers():
     assert "<!-- backlog_bridge:theme=theme-0a1b2c3d4e -->" in section
     text = visible_text(section)
     for expected in (
-        "−3.2 points",
-        "interval −4.1 to −2.3",
-        "40 (30 detractors, 10 passives)",
-        "4.2% of responses",
-        "growing: share up from 2.1% to 4.2%",
+        "Points at stake (95% CI): 3.2 (2.3 to 4.1)",
+        "Priority: P1",
+        "40 (30 detractors, 10 passives), 4.2% of responses",
+        "Trend: ↑ growing — share up from 2.1% to 4.2%",
+        "If fixed: +1.5 NPS points",
+        "Keywords: checkout, mobile, payment",
         "plan = Enterprise",
         "40.0%",
         "12.0%",
@@ -122,10 +123,11 @@ def test_section_has_every_part_of_the_brief_and_the_markers():
         "Payment page froze twice",
         "Checkout spinner forever",
         "Theme report",
-        "priority P1",
+        "Theme key: theme-0a1b2c3d4e",
     ):
         assert expected in text, expected
-    assert '<a href="https://reports.example.com/themes/theme-0a1b2c3d4e">' in md.render(section)
+    # The link leads to the theme's own section of the report.
+    assert '<a href="https://reports.example.com/themes/theme-0a1b2c3d4e#theme-1">' in md.render(section)
 
 
 def test_at_most_five_quotes_and_unsafe_report_url_dropped():
