@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from backlog_bridge import __version__, logs, pipeline
 from backlog_bridge import output as ui
 from backlog_bridge import themes as theme_stage
+from backlog_bridge.classify import Period
 from backlog_bridge.errors import BacklogBridgeError, ConfigError
 from backlog_bridge.output import OutputFormat, PlanFormat, say, show
 from backlog_bridge.output import results as views
@@ -252,9 +253,9 @@ def nps(
     The interval's level is nps.confidence in settings (95% by default).
     """
     settings, engine = _context(ctx).open()
-    start, end = _day_start(since), _day_start(until, next_day=True)
-    groups = pipeline.nps_groups(settings, engine, by, period.value if period else None, start, end)
-    show(views.nps_view(by, period, settings.nps.confidence, settings.nps.min_group_size), groups, output)
+    per: Period | None = period.value if period else None
+    groups = pipeline.nps_groups(settings, engine, by, per, _day_start(since), _day_start(until, next_day=True))
+    show(views.nps_view(by, per, settings.nps.confidence, settings.nps.min_group_size), groups, output)
 
 
 @_command(app)

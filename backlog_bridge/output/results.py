@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from operator import attrgetter
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from backlog_bridge import pipeline
 from backlog_bridge.classify import NpsChange, NpsEstimate, NpsGroup
 from backlog_bridge.ingest.importer import ImportResult
 from backlog_bridge.output.terminal import error, note, safe, say, styled
-from backlog_bridge.output.view import Document, Field, Part, Rows, json_only
+from backlog_bridge.output.view import Document, Each, Field, Part, Rows, json_only, nested
 from backlog_bridge.plan.model import PlanItem
 from backlog_bridge.plan.present import impact_text, plan_json, plan_markdown, target_text
 from backlog_bridge.plan.rules import Rules
@@ -29,8 +29,6 @@ from backlog_bridge.themes import ThemeRunSummary, ThemeStat
 if TYPE_CHECKING:  # doctor imports the scheduler: loaded only when `doctor` runs
     from backlog_bridge.doctor import Report as DoctorReport
 
-T = TypeVar("T")
-U = TypeVar("U")
 
 SHOWN_PROBLEMS = 20
 """Quarantined rows listed per file after the ingest table; `quarantine list` shows them all."""
@@ -127,15 +125,16 @@ def _change_text(change: NpsChange | None) -> str:
 def nps_view(by: str | None, period: str | None, confidence: float, min_group_size: int) -> Document[list[NpsGroup]]:
     """NPS per group and period, with the settings' confidence level and smallest reliable group."""
     level = f"{confidence:.0%}"
-    estimate = [_of_group(field) for field in _estimate_fields(level)]
-    nps = next(field for field in estimate if field.key == "nps")
-    flagged = replace(nps, cell=lambda g: f"{g.estimate.nps:+.1f}" + (" (too few)" if g.too_small else ""))
+    estimate = {field.key: _of_group(field) for field in _estimate_fields(level)}
+    estimate["nps"] = replace(
+        estimate["nps"], cell=lambda g: f"{g.estimate.nps:+.1f}" + (" (too few)" if g.too_small else "")
+    )
     groups = Rows[NpsGroup](
         f"NPS (adjusted-Wald {level} intervals)",
         [
             Field("group", header=by or "group"),
             Field("period", cell=lambda g: g.period or ""),
-            *(flagged if field is nps else field for field in estimate),
+            *estimate.values(),
             json_only("too_small"),
             Field("change", lambda g: _change_json(g.change), cell=lambda g: _change_text(g.change)),
         ],
@@ -231,9 +230,12 @@ def _theme_heading(detail: pipeline.ThemeDetail) -> None:
     styled(f"[bold]{safe(theme.label)}[/bold]  (id {theme.id}, key {safe(theme.key)}, {safe(theme.status)})")
 
 
-def _theme_figures(detail: pipeline.ThemeDetail) -> None:
+def _suppressed(detail: pipeline.ThemeDetail) -> None:
     if detail.theme.suppressed_reason:
         say(f"suppressed: {detail.theme.suppressed_reason}")
+
+
+def _figures(detail: pipeline.ThemeDetail) -> None:
     if (s := detail.stat) is not None:
         say(f"{s.detractors} detractors, {s.passives} passives, share {s.share:.1%}, trend {trend_text(s)}")
 
@@ -257,8 +259,8 @@ THEME_DETAIL = Document[pipeline.ThemeDetail](
         Part("key", attrgetter("theme.key")),
         Part("label", attrgetter("theme.label"), _theme_heading),
         Part("status", attrgetter("theme.status")),
-        Part("suppressed", attrgetter("theme.suppressed_reason")),
-        Part("stats", lambda d: None if d.stat is None else THEMES.record(d.stat), _theme_figures),
+        Part("suppressed", attrgetter("theme.suppressed_reason"), _suppressed),
+        Part("stats", lambda d: None if d.stat is None else THEMES.record(d.stat), _figures),
         Part("keywords", attrgetter("theme.keywords"), lambda d: say("keywords: " + ", ".join(d.theme.keywords))),
         Part("quotes", lambda d: [quote["text"] for quote in d.theme.quotes], _quotes),
         Part(
@@ -346,20 +348,11 @@ DRY_PLAN = Document[pipeline.DryPlan](
 SYNC = Document[pipeline.TrackerSyncs](
     [
         Part("dry_run", attrgetter("dry_run")),
-        Part("reports", lambda s: [SYNC_REPORT.json(r) for r in s.reports], lambda s: _each(SYNC_REPORT, s.reports)),
-        Part(
-            "unconfigured",
-            lambda s: [DRY_PLAN.json(p) for p in s.unconfigured],
-            lambda s: _each(DRY_PLAN, s.unconfigured),
-        ),
+        nested("reports", attrgetter("reports"), Each(SYNC_REPORT)),
+        nested("unconfigured", attrgetter("unconfigured"), Each(DRY_PLAN)),
     ]
 )
 """`sync`: each tracker's report, and the plans of trackers a dry run could not read."""
-
-
-def _each(view: Document[T], results: Sequence[T]) -> None:
-    for result in results:
-        view.text(result)
 
 
 # --- runs --------------------------------------------------------------------------------------------
@@ -416,11 +409,11 @@ def run_view(confidence: float, store: str) -> Document[pipeline.RunSummary]:
             Part("ok", attrgetter("ok")),
             Part("status", attrgetter("status")),
             Part("as_of", lambda s: _iso(s.as_of)),
-            Part("imports", lambda s: IMPORTS.json(s.imports), lambda s: IMPORTS.text(s.imports)),
+            nested("imports", attrgetter("imports"), IMPORTS),
             Part("nps", nps_json, nps_line),
             Part("themes", _run_themes_json, _run_themes_line),
             Part("plan", lambda s: plan_json(s.plan), _run_plan_line),
-            Part("syncs", lambda s: [SYNC_REPORT.json(r) for r in s.syncs], lambda s: _each(SYNC_REPORT, s.syncs)),
+            nested("syncs", attrgetter("syncs"), Each(SYNC_REPORT)),
             Part("notes", attrgetter("notes"), lambda s: _each_line("note: ", s.notes)),
             Part(
                 "report_files",

@@ -15,6 +15,7 @@ from typing import Generic, Protocol, TypeVar
 from backlog_bridge.output.terminal import emit_json, say, table
 
 T = TypeVar("T")
+U = TypeVar("U")
 R = TypeVar("R", contravariant=True)
 
 
@@ -165,3 +166,28 @@ class Document(Generic[T]):
     def markdown(self, result: T) -> str:
         """No Markdown form (no command offers one)."""
         raise ValueError("this result has no Markdown form")
+
+
+@dataclass(frozen=True)
+class Each(Generic[T]):
+    """Several results of one view: a JSON list of them, and each one's text in turn (one sync per tracker)."""
+
+    view: View[T]
+
+    def json(self, result: Sequence[T]) -> object:
+        """A JSON list, one entry per result."""
+        return [self.view.json(item) for item in result]
+
+    def text(self, result: Sequence[T]) -> None:
+        """Each result's text, in order."""
+        for item in result:
+            self.view.text(item)
+
+    def markdown(self, result: Sequence[T]) -> str:
+        """No Markdown form (no command offers one)."""
+        raise ValueError("these results have no Markdown form")
+
+
+def nested(key: str, get: Callable[[T], U], view: View[U]) -> Part[T]:
+    """A part that is a result of its own (a run's imports), shown by that result's view."""
+    return Part(key, lambda result: view.json(get(result)), lambda result: view.text(get(result)))
