@@ -427,7 +427,7 @@ def analysis_end(engine: Engine, now: datetime | None = None) -> tuple[datetime 
     return end, f"sample data only: analysed up to its last day, {spans[0].last:%Y-%m-%d} (--as-of DATE to change)"
 
 
-# --- one stage alone: what each command runs, recorded and locked as a run is ----------------------
+# --- what each command runs: the whole run under the run lock, or one stage alone, recorded as a run is ---
 
 
 def run_exclusively(
@@ -465,6 +465,10 @@ def run_holding_lock(
     return run_once(settings, engine, should_stop=should_stop, as_of=as_of, progress=progress)
 
 
+IMPORT_COUNTS = ("read", "new", "updated", "unchanged", "quarantined")
+"""The counts of an `ImportResult` that add up over files (`adds_up` holds for the totals too)."""
+
+
 @dataclass(frozen=True)
 class FilesImported:
     """What `ingest` did: one result per file, and the note when the bundled sample left the analysis."""
@@ -486,10 +490,6 @@ def ingest_files(settings: Settings, engine: Engine, paths: Sequence[Path], sour
     counts = {key: sum(getattr(result, key) for result in results) for key in IMPORT_COUNTS}
     repo.finish_run(engine, run_id, "failed" if failed else "ok", counts=counts, error=failed or None)
     return FilesImported(results, retire_sample(settings, engine))
-
-
-IMPORT_COUNTS = ("read", "new", "updated", "unchanged", "quarantined")
-"""The counts of an `ImportResult` that add up over files (`adds_up` holds for the totals too)."""
 
 
 def nps_groups(
