@@ -45,6 +45,14 @@ def show(view: View[R], result: R, fmt: str) -> None:
         view.text(result)
 
 
+class _NoMarkdown:
+    """A view with no Markdown form: no command offers one for its result."""
+
+    def markdown(self, result: object) -> str:
+        """Raise: there is no Markdown form."""
+        raise ValueError(f"{type(self).__name__} has no Markdown form")
+
+
 @dataclass(frozen=True)
 class Field(Generic[T]):
     """One field of a result: its JSON key and value, and how it shows in the table (if it does)."""
@@ -146,7 +154,7 @@ class Part(Generic[T]):
 
 
 @dataclass(frozen=True)
-class Document(Generic[T]):
+class Document(_NoMarkdown, Generic[T]):
     """A result of several parts: a JSON object of them for tools, their lines in order for people."""
 
     parts: Sequence[Part[T]]
@@ -163,13 +171,9 @@ class Document(Generic[T]):
             if part.show is not None:
                 part.show(result)
 
-    def markdown(self, result: T) -> str:
-        """No Markdown form (no command offers one)."""
-        raise ValueError("this result has no Markdown form")
-
 
 @dataclass(frozen=True)
-class Each(Generic[T]):
+class Each(_NoMarkdown, Generic[T]):
     """Several results of one view: a JSON list of them, and each one's text in turn (one sync per tracker)."""
 
     view: View[T]
@@ -182,10 +186,6 @@ class Each(Generic[T]):
         """Each result's text, in order."""
         for item in result:
             self.view.text(item)
-
-    def markdown(self, result: Sequence[T]) -> str:
-        """No Markdown form (no command offers one)."""
-        raise ValueError("these results have no Markdown form")
 
 
 def nested(key: str, get: Callable[[T], U], view: View[U]) -> Part[T]:
