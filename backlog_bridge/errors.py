@@ -22,6 +22,10 @@ class StoreError(BacklogBridgeError):
     """The database cannot be opened, migrated or written."""
 
 
+class RunInProgressError(BacklogBridgeError):
+    """Another process holds the database's run lock; the message names the holder."""
+
+
 class IngestError(BacklogBridgeError):
     """A whole input file cannot be read (not a row: bad rows go to quarantine)."""
 

@@ -9,6 +9,7 @@ reported without hiding what the others did.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,15 +18,16 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
-from backlog_bridge.classify import NpsCounts, NpsEstimate, estimate, z_for
+from backlog_bridge.classify import NpsCounts, NpsEstimate, NpsGroup, Period, estimate, nps_breakdown, z_for
 from backlog_bridge.context import AnalysisWindow, Clock, ProgressFactory, RunContext, no_progress
 from backlog_bridge.embed.embedder import Embedder
-from backlog_bridge.errors import BacklogBridgeError
+from backlog_bridge.errors import BacklogBridgeError, ConfigError, RulesError, RunInProgressError
 from backlog_bridge.ingest.importer import ImportResult, import_paths
 from backlog_bridge.plan.inputs import Weights, gather
 from backlog_bridge.plan.model import PlanItem
@@ -36,11 +38,12 @@ from backlog_bridge.report.data import Report, gather_report
 from backlog_bridge.settings import GitHubSettings, Settings
 from backlog_bridge.store import repo
 from backlog_bridge.store.db import store_fault
-from backlog_bridge.store.tables import utcnow
+from backlog_bridge.store.lock import run_lock
+from backlog_bridge.store.tables import Theme, ThemeEvent, utcnow
 from backlog_bridge.sync.engine import Note, SyncReport, post_notes
 from backlog_bridge.sync.retry import RetryPolicy
 from backlog_bridge.sync.tracker import IssueRef
-from backlog_bridge.themes import ThemeRunSummary, update_themes
+from backlog_bridge.themes import ThemeRunSummary, ThemeStat, get_theme, theme_events, theme_stats, update_themes
 
 SAMPLE_SOURCE = "sample"
 
@@ -512,3 +515,253 @@ def analysis_end(engine: Engine, now: datetime) -> tuple[datetime, str | None]:
     if end >= now:
         return now, None
     return end, f"sample data only: analysed up to its last day, {spans[0].last:%Y-%m-%d} (--as-of DATE to change)"
+
+
+# --- what each command runs: the whole run under the run lock, or one stage alone, recorded as a run is ---
+
+
+def run_exclusively(
+    settings: Settings, engine: Engine, as_of: datetime | None = None, progress: ProgressFactory = no_progress
+) -> RunSummary:
+    """`run_once` under the database's run lock (`backlog-bridge run`): one run at a time per database.
+
+    The run stops at the next stage when the lock is lost (a stall longer than the lease).
+
+    Raises:
+        RunInProgressError: another process holds the lock; the message names it.
+    """
+    with run_lock(engine, lease=timedelta(seconds=settings.schedule.lock_lease_seconds)) as lock:
+        if not lock:
+            raise RunInProgressError(f"another run is in progress ({lock.holder_info}); try again when it ends")
+        return run_holding_lock(settings, engine, lambda: lock.lost, as_of=as_of, progress=progress)
+
+
+def run_holding_lock(
+    settings: Settings,
+    engine: Engine,
+    should_stop: Callable[[], bool],
+    as_of: datetime | None = None,
+    progress: ProgressFactory = no_progress,
+) -> RunSummary:
+    """`run_once` for a caller that holds the run lock (the worker's jobs, `run_exclusively`).
+
+    Under the lock no other run goes on, so records still "running" are of runs that died: they are
+    closed as interrupted first.
+    """
+    repo.mark_interrupted_runs(engine)
+    return run_once(settings, engine, should_stop=should_stop, as_of=as_of, progress=progress)
+
+
+IMPORT_COUNTS = ("read", "new", "updated", "unchanged", "quarantined")
+"""The counts of an `ImportResult` that add up over files (`adds_up` holds for the totals too)."""
+
+
+@dataclass(frozen=True)
+class FilesImported:
+    """What `ingest` did: one result per file, and the note when the bundled sample left the analysis."""
+
+    results: list[ImportResult]
+    sample_note: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every file could be read (bad rows are quarantined, not errors)."""
+        return not any(result.error for result in self.results)
+
+
+def ingest_files(
+    settings: Settings,
+    engine: Engine,
+    paths: Sequence[Path],
+    source: str | None = None,
+    progress: ProgressFactory = no_progress,
+) -> FilesImported:
+    """Import export files or folders of them (`ingest`), recorded in the audit log."""
+    run_id = repo.start_run(engine, "ingest")
+    results = import_paths(engine, paths, settings.ingest, source=source, progress=progress)
+    failed = "; ".join(f"{result.path}: {result.error}" for result in results if result.error)
+    counts = {key: sum(getattr(result, key) for result in results) for key in IMPORT_COUNTS}
+    repo.finish_run(engine, run_id, "failed" if failed else "ok", counts=counts, error=failed or None)
+    return FilesImported(results, retire_sample(settings, engine))
+
+
+def nps_groups(
+    settings: Settings,
+    engine: Engine,
+    by: str | None = None,
+    period: Period | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[NpsGroup]:
+    """NPS of the responses answered in [since, until), per group and calendar period (`nps`).
+
+    Args:
+        settings: validated settings (minimum group size, confidence level).
+        engine: the store.
+        by: a segment field (plan, region) or "source" to break down by; None: one group, "all".
+        period: split into calendar weeks, months or quarters, each compared with the one before.
+        since: first moment included; None: from the first response.
+        until: first moment left out; None: up to the last response.
+    """
+    responses = repo.scored_responses(engine, since, until)
+    rows = [(r.score, r.responded_at, _group_of(r.source, r.segments, by)) for r in responses]
+    return nps_breakdown(rows, period, settings.nps.min_group_size, z_for(settings.nps.confidence))
+
+
+def _group_of(source: str, segments: dict[str, Any], by: str | None) -> str:
+    if by is None:
+        return "all"
+    if by == "source":
+        return source
+    value = segments.get(by)
+    return "(none)" if value is None or value == "" else str(value)
+
+
+def refresh_themes(settings: Settings, engine: Engine, run: RunContext) -> ThemeRunSummary:
+    """Update the themes from the comments of the window (`themes update`), recorded in the audit log.
+
+    Rules are loaded before the model: labels are made from comments redacted by the team's rules.
+    """
+    redactor = Redactor.from_rules(load_team_rules(settings).redaction)
+    model = make_embedder(settings, progress=run.progress("embedding comments"))
+    run_id = repo.start_run(engine, "themes")
+    summary = update_themes(engine, model, settings.themes, run.window, run_id, redactor)
+    repo.finish_run(engine, run_id, "ok", counts=theme_run_counts(summary))
+    return summary
+
+
+def theme_run_counts(summary: ThemeRunSummary) -> dict[str, int]:
+    """A theme update's counts, for the audit log."""
+    return {
+        "comments": summary.comments,
+        "themed": summary.themed,
+        "unthemed": summary.unthemed,
+        "not_actionable": summary.not_actionable,
+        "no_specific_reason": summary.no_specific_reason,
+        "embedded": summary.embedded,
+        "themes": summary.active_themes,
+        "born": len(summary.born),
+        "merged": len(summary.merged),
+        "retired": len(summary.retired),
+    }
+
+
+@dataclass(frozen=True)
+class ThemeDetail:
+    """One theme as `themes show` tells it: the theme, its figures in the window, its lineage."""
+
+    theme: Theme
+    stat: ThemeStat | None
+    """None when the theme has no comments in the window (retired, merged, or older)."""
+    events: list[ThemeEvent]
+
+
+def theme_detail(engine: Engine, theme_ref: str, window: AnalysisWindow) -> ThemeDetail:
+    """The theme named by id or key (raises `ThemeError` when there is none), with figures and lineage."""
+    with Session(engine) as session:
+        theme = get_theme(session, theme_ref)
+        session.expunge(theme)
+    stats = theme_stats(engine, window)
+    stat = next((s for s in stats if s.theme.id == theme.id), None)
+    return ThemeDetail(theme, stat, theme_events(engine, theme.id or 0))
+
+
+@dataclass(frozen=True)
+class RulesCheck:
+    """What `rules check` found: the rules, or every problem as `file:key: message`."""
+
+    folder: Path
+    rules: Rules | None
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """True when the rules loaded without a problem."""
+        return self.rules is not None
+
+
+def check_team_rules(settings: Settings) -> RulesCheck:
+    """Load the team's rules as a run would, keeping the problems instead of raising them."""
+    folder = settings.resolve(settings.rules_dir)
+    try:
+        return RulesCheck(folder, load_team_rules(settings), [])
+    except RulesError as error:
+        return RulesCheck(folder, None, str(error).splitlines())
+
+
+def sprint_plan(settings: Settings, engine: Engine, window: AnalysisWindow) -> list[PlanItem]:
+    """The next sprint's plan under the team's rules (`plan`; writes nothing)."""
+    return plan_stage(settings, engine, load_team_rules(settings), window)
+
+
+@dataclass(frozen=True)
+class DryPlan:
+    """A dry run's plan for a tracker that is not configured: shown without reading any tracker."""
+
+    tracker: str | None
+    """The tracker asked for; None when no tracker is configured at all."""
+    items: list[PlanItem]
+
+
+@dataclass(frozen=True)
+class TrackerSyncs:
+    """What `sync` did to each tracker (or, dry run, would do)."""
+
+    dry_run: bool
+    reports: list[SyncReport]
+    unconfigured: list[DryPlan]
+
+    @property
+    def failed(self) -> bool:
+        """True when a tracker refused a theme for good (pending themes are not failures)."""
+        return any(result.outcome.value == "failed" for report in self.reports for result in report.results)
+
+
+def sync_trackers(
+    settings: Settings, engine: Engine, run: RunContext, tracker: str | None = None, dry_run: bool = False
+) -> TrackerSyncs:
+    """Apply the sprint plan to one tracker or every configured one (`sync`).
+
+    A dry run reads the trackers and writes nothing; for a tracker that is not configured it shows
+    the plan alone.
+
+    Raises:
+        ConfigError: no tracker is configured and this is not a dry run.
+    """
+    rules = load_team_rules(settings)
+    items = plan_stage(settings, engine, rules, run.window)
+    names = [tracker] if tracker else configured_trackers(settings)
+    if not names and not dry_run:
+        raise ConfigError(
+            'no tracker configured: add a [github] (repo = "owner/name") or [jira] table to settings.toml and '
+            "set the token in the environment, or use --dry-run to see the plan"
+        )
+    unconfigured = [] if names else [DryPlan(None, items)]
+    reports = []
+    for name in names:
+        if dry_run and getattr(settings, name, None) is None:
+            unconfigured.append(DryPlan(name, [item for item in items if item.target.tracker == name]))
+        else:
+            reports.append(sync_stage(settings, engine, rules, items, name, run.clock, dry_run=dry_run))
+    return TrackerSyncs(dry_run, reports, unconfigured)
+
+
+def report_text(settings: Settings, engine: Engine, fmt: Literal["html", "md", "json"], run: RunContext) -> str:
+    """The theme report for leads as one document (`report`): "html", "md" or "json"."""
+    from backlog_bridge.report.render import render
+
+    rules = load_team_rules(settings)
+    items = plan_stage(settings, engine, rules, run.window)
+    return render(report_data(settings, engine, rules, items, run), fmt)
+
+
+def tracker_probes(settings: Settings) -> dict[str, Callable[[], str]]:
+    """A read-only call per configured tracker (a search), for `doctor`."""
+
+    def probe(name: str) -> str:
+        from backlog_bridge.sync.registry import build_tracker
+
+        build_tracker(name, getattr(settings, name)).find("backlog-bridge-doctor-probe")
+        return "connected; read access OK"
+
+    return {name: functools.partial(probe, name) for name in configured_trackers(settings)}

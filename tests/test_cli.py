@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -224,3 +225,43 @@ def test_python_dash_m_and_environment_database_override(tmp_path):
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     assert database.exists()
+
+
+def test_run_says_who_holds_the_run_lock_and_starts_nothing(settings_file):
+    from backlog_bridge.settings import load_settings
+    from backlog_bridge.store import repo
+    from backlog_bridge.store.db import open_store
+    from backlog_bridge.store.lock import run_lock
+
+    engine = open_store(load_settings(settings_file).effective_database_url())
+    with run_lock(engine) as held:
+        assert held
+        result = invoke(settings_file, "run")
+    assert result.exit_code == 1
+    assert "another run is in progress" in result.stderr and f"pid {os.getpid()}" in result.stderr
+    assert repo.runs(engine) == []  # nothing started, nothing recorded
+    engine.dispose()
+
+
+def test_help_keeps_every_word_of_each_command_and_option(tmp_path):
+    """Help texts print literally: brackets, backticks and the like never swallow a word."""
+    import typer.main
+
+    def commands(group, path):
+        yield path, group
+        for name, command in getattr(group, "commands", {}).items():
+            yield from commands(command, [*path, name])
+
+    for path, command in commands(typer.main.get_command(app), []):
+        shown = " ".join(runner.invoke(app, [*path, "--help"], catch_exceptions=False).output.split())
+        texts = [command.help or ""] + [param.help or "" for param in command.params if hasattr(param, "help")]
+        for text in texts:
+            assert " ".join(text.split()) in shown, (path, text)
+
+
+def test_python_dash_m_help_names_the_console_script():
+    completed = subprocess.run(
+        [sys.executable, "-m", "backlog_bridge", "worker", "--help"], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("Usage: backlog-bridge worker [OPTIONS]")

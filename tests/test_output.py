@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
 from backlog_bridge import output
 from backlog_bridge.cli import app
+from backlog_bridge.output import view
 from backlog_bridge.store.db import open_store
 from backlog_bridge.store.tables import Theme, ThemeEvent
 
@@ -168,3 +172,127 @@ def test_a_short_step_logs_no_progress(caplog):
         report(0, 10)
         report(10, 10)
     assert caplog.records == []
+
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def documented_json_keys() -> dict[str, tuple[set[str], bool]]:
+    """README's table of what `--format json` prints: command -> (top-level keys, more keys allowed ("…"))."""
+    text = README.read_text(encoding="utf-8")
+    table_text = text[text.index("| command | JSON on stdout: its keys |") :].split("\n\n")[0]
+    documented = {}
+    for row in table_text.splitlines()[2:]:
+        command, keys = (cell.strip() for cell in row.strip("|").split("|"))
+        top_level = re.sub(r"\([^)]*\)", "", keys)  # keys in brackets are those of nested objects
+        documented[command.strip("`")] = (set(re.findall(r"`([a-z_]+)`", top_level)), top_level.endswith("…"))
+    return documented
+
+
+WINDOW = ["--as-of", "2026-05-31"]
+REPORTS = {
+    "quarantine list": ["quarantine", "list"],
+    "nps": ["nps", "--by", "plan"],
+    "runs": ["runs"],
+    "themes": ["themes", *WINDOW],
+    "themes show": ["themes", "show", "{theme}", *WINDOW],
+    "plan": ["plan", *WINDOW],
+    "sync": ["sync", "--dry-run", *WINDOW],
+    "rules check": ["rules", "check"],
+}
+"""Reporting commands (besides `ingest`) that need no embedding model; `run` and `doctor` load it."""
+
+
+def store_with_every_kind_of_row(settings_file: Path, tmp_path: Path):
+    """Responses with a segment, a quarantined row, an ingest run and a theme: no report prints an empty list."""
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "id,date,score,comment,plan\nR1,2026-05-01,2,sync breaks,pro\nR2,2026-05-02,eleven,x,pro\n"
+        "R3,2026-05-03,9,fine,free\n",
+        encoding="utf-8",
+    )
+    ingested = invoke(settings_file, "ingest", str(export), "--format", "json")
+    from backlog_bridge.settings import load_settings
+
+    engine = open_store(load_settings(settings_file).effective_database_url())
+    with Session(engine) as session:
+        theme = Theme(key="t-sync", label="sync breaks", keywords=["sync"], quotes=[{"text": "sync breaks"}],
+                      model="m", centroid=b"\0")  # fmt: skip
+        session.add(theme)
+        session.commit()
+        return ingested, str(theme.id)
+
+
+def assert_documented_keys(name: str, result) -> None:
+    keys, more_allowed = documented_json_keys()[name]
+    assert result.exit_code in (0, 1), (name, result.output)  # 1: doctor without a tracker's token
+    printed = json.loads(result.stdout)
+    records = printed if isinstance(printed, list) else [printed]
+    assert records or name == "plan", name  # every list but the plan has rows in this store
+    for record in records:
+        assert keys <= set(record) if more_allowed else keys == set(record), (name, sorted(record))
+
+
+def test_every_report_prints_json_with_its_documented_keys(settings_file, tmp_path):
+    assert set(documented_json_keys()) == {"ingest", *REPORTS, "run", "doctor"}
+    ingested, theme_id = store_with_every_kind_of_row(settings_file, tmp_path)
+    assert_documented_keys("ingest", ingested)
+    for name, args in REPORTS.items():
+        command = [theme_id if arg == "{theme}" else arg for arg in args]
+        assert_documented_keys(name, invoke(settings_file, *command, "--format", "json"))
+
+
+@pytest.mark.slow
+def test_run_and_doctor_print_json_with_their_documented_keys(settings_file, tmp_path):
+    store_with_every_kind_of_row(settings_file, tmp_path)
+    assert_documented_keys("doctor", invoke(settings_file, "doctor", "--format", "json"))
+    run = invoke(settings_file, "run", *WINDOW, "--format", "json")
+    assert_documented_keys("run", run)
+    assert json.loads(run.stdout)["nps"]["n"] == 2  # the two valid rows of the window
+
+
+def test_report_goes_to_stdout_or_to_the_file_named(settings_file, tmp_path):
+    store_with_every_kind_of_row(settings_file, tmp_path)
+    printed = invoke(settings_file, "report", "--format", "json", *WINDOW)
+    assert printed.exit_code == 0, printed.output
+    out = tmp_path / "reports" / "theme-report.json"
+    written = invoke(settings_file, "report", "--format", "json", "--out", str(out), *WINDOW)
+    assert written.exit_code == 0 and f"wrote {out}" in written.stderr
+    from_file, from_stdout = json.loads(out.read_text(encoding="utf-8")), json.loads(printed.stdout)
+    from_file.pop("generated_at"), from_stdout.pop("generated_at")  # the wall clock, read once per report
+    assert from_file == from_stdout and from_file["themes"]
+
+
+@dataclass
+class Thing:
+    name: str
+    count: int
+    note: str
+
+
+def test_a_view_declares_each_field_once_for_the_table_and_the_json(capsys):
+    things = view.Rows[Thing](
+        "things",
+        [view.Field("name"), view.Field("count", summed=True, cell=lambda t: f"{t.count} pcs"), view.json_only("note")],
+        total=True,
+    )
+    items = [Thing("[b]bold[/b]", 2, "x"), Thing("plain", 3, "y")]
+    assert things.json(items) == [{"name": "[b]bold[/b]", "count": 2, "note": "x"},
+                                  {"name": "plain", "count": 3, "note": "y"}]  # fmt: skip
+    things.text(items)
+    table = capsys.readouterr().out
+    assert "[b]bold[/b]" in table and "2 pcs" in table and "note" not in table
+    total = next(line for line in table.splitlines() if "total" in line)
+    assert [cell.strip() for cell in total.split("│")][1:3] == ["total", "5"]
+
+
+def test_a_document_leaves_out_only_the_optional_parts_that_are_none():
+    parts = view.Document[Thing](
+        [
+            view.Part("name", lambda t: t.name),
+            view.Part("missing", lambda t: None),
+            view.Part("figures", lambda t: None, optional=True),
+            view.Part(None, show=lambda t: None),
+        ]
+    )
+    assert parts.json(Thing("a", 1, "")) == {"name": "a", "missing": None}

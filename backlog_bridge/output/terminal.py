@@ -1,4 +1,4 @@
-r"""The command line's one output layer: every command prints its tables, lines and JSON through here.
+r"""The terminal end of the output layer: every line, table and JSON document the CLI prints goes through here.
 
 Text that comes from data or paths (comments, labels, file names, error messages) is never read as
 Rich markup and never reaches the terminal as a control sequence: a customer's `[/quote]` prints as
@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -40,6 +41,14 @@ class OutputFormat(StrEnum):
 
     table = "table"
     json = "json"
+
+
+class PlanFormat(StrEnum):
+    """Output formats of a result that also reads as a Markdown document (`plan`)."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
 
 
 def neutralise(text: object) -> str:
@@ -88,6 +97,23 @@ def emit_json(payload: Any) -> None:
     """Write `payload` as JSON to stdout: no markup, no highlighting, control characters escaped."""
     stdout.file.write(json.dumps(payload, indent=2, default=str) + "\n")
     stdout.file.flush()
+
+
+def document(text: str, path: Path | None = None) -> None:
+    """Write a whole document (a report) to `path`, or to stdout: on a terminal with control characters neutralised."""
+    if path is None:
+        stdout.file.write(neutralise(text) if stdout.file.isatty() else text)
+        stdout.file.flush()
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    say(f"wrote {path}", err=True)
+
+
+def json_lines(records: Sequence[Any], path: Path) -> None:
+    """Write one JSON object per line (UTF-8, as written) to `path`, and say so on stderr."""
+    path.write_text("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records), encoding="utf-8")
+    say(f"wrote {len(records)} lines to {path}", err=True)
 
 
 def progress(
