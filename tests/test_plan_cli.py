@@ -62,6 +62,11 @@ def test_plan_on_the_sample_data_is_actionable_and_carries_no_personal_data(tmp_
     assert "# Sprint plan" in markdown.output and "## To file this sprint" in markdown.output
     table = runner.invoke(app, ["--config", str(config), "plan", "--as-of", "2026-10-31"])
     assert "sprint plan" in table.output and "create" in table.output
+    # A window before the first response: the stored themes have nobody to weigh, so nothing is planned.
+    for command in (["plan", "--format", "json"], ["sync", "--dry-run", "--format", "json"]):
+        before = runner.invoke(app, ["--config", str(config), *command, "--as-of", "2020-01-01"])
+        assert before.exit_code == 0, before.output
+        assert "Traceback" not in before.output and "create" not in before.stdout, before.output
 
 
 def jira_only(tmp_path: Path, store_url: str, routing: str | None) -> Path:

@@ -99,8 +99,8 @@ def _score(inputs: PlanInputs, rules: Rules) -> list[tuple[ThemeInputs, ThemeImp
         )
         for theme in inputs.themes
     ]
-    if not theme_inputs:
-        return []
+    if not theme_inputs or inputs.overall.respondents == 0:
+        return []  # nobody answered in the window (an --as-of before the data): nothing to weigh
     gate = rules.priority.gate
     impacts = score_themes(theme_inputs, inputs.overall, min_sample=gate.min_respondents, fdr=gate.fdr)
     return list(zip(inputs.themes, impacts, strict=True))

@@ -140,3 +140,10 @@ def test_over_represented_segments():
     shares = {"plan": {"Enterprise": 0.6, "Free": 0.4}}
     found = over_represented(shares, {"plan": {"Enterprise": 0.2, "Free": 0.8}})
     assert [(s.value, s.share, s.baseline) for s in found] == [("Enterprise", 0.6, 0.2)]
+
+
+def test_a_window_without_responses_plans_nothing_instead_of_failing():
+    """Themes stored from other days, none of their comments in this window (e.g. --as-of before the data)."""
+    empty = replace(inputs([theme("t-1", 0, 0), theme("t-2", 0, 0)]), overall=counts(0, 0, 0), responses=0)
+    assert build_plan(empty, rules(), REDACTOR) == []
+    assert build_plan(inputs([theme("t-1", 10, 40)]), rules(), REDACTOR)  # the same themes with answers are planned
