@@ -412,7 +412,7 @@ def sync(
     settings, engine = _context(ctx).open()
     synced = pipeline.sync_trackers(settings, engine, _run_context(settings, engine, as_of), tracker, dry_run)
     show(views.SYNC, synced, output)
-    _exit(1 if synced.failed else 0)
+    _exit(1 if synced.failed else 3 if synced.pending else 0)  # 3: partial, as for `run`
 
 
 @_command(app)

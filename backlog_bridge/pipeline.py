@@ -716,6 +716,11 @@ class TrackerSyncs:
         """True when a tracker refused a theme for good (pending themes are not failures)."""
         return any(result.outcome.value == "failed" for report in self.reports for result in report.results)
 
+    @property
+    def pending(self) -> int:
+        """Themes left for the next run (tracker unreachable, busy or rate limited)."""
+        return sum(report.counts()["pending"] for report in self.reports)
+
 
 def sync_trackers(
     settings: Settings, engine: Engine, run: RunContext, tracker: str | None = None, dry_run: bool = False
