@@ -38,7 +38,7 @@ from backlog_bridge.report.data import Report, gather_report
 from backlog_bridge.settings import GitHubSettings, Settings
 from backlog_bridge.store import repo
 from backlog_bridge.store.db import store_fault
-from backlog_bridge.store.lock import run_lock
+from backlog_bridge.store.lock import RunLock, run_lock
 from backlog_bridge.store.tables import Theme, ThemeEvent, utcnow
 from backlog_bridge.sync.engine import Note, SyncReport, post_notes
 from backlog_bridge.sync.retry import RetryPolicy
@@ -530,10 +530,24 @@ def run_exclusively(
     Raises:
         RunInProgressError: another process holds the lock; the message names it.
     """
+    with exclusive(settings, engine) as lock:
+        return run_holding_lock(settings, engine, lambda: lock.lost, as_of=as_of, progress=progress)
+
+
+@contextmanager
+def exclusive(settings: Settings, engine: Engine) -> Iterator[RunLock]:
+    """The database's run lock, held for the block: every writer of themes or tracker issues takes it.
+
+    A hand-run `sync` or `themes update` during the worker's run would otherwise read the same
+    links and file the same themes twice.
+
+    Raises:
+        RunInProgressError: another process holds the lock; the message names it.
+    """
     with run_lock(engine, lease=timedelta(seconds=settings.schedule.lock_lease_seconds)) as lock:
         if not lock:
             raise RunInProgressError(f"another run is in progress ({lock.holder_info}); try again when it ends")
-        return run_holding_lock(settings, engine, lambda: lock.lost, as_of=as_of, progress=progress)
+        yield lock
 
 
 def run_holding_lock(
@@ -620,13 +634,16 @@ def _group_of(source: str, segments: dict[str, Any], by: str | None) -> str:
 def refresh_themes(settings: Settings, engine: Engine, run: RunContext) -> ThemeRunSummary:
     """Update the themes from the comments of the window (`themes update`), recorded in the audit log.
 
+    Under the run lock (a run's theme stage would otherwise race it); the model loads before it is taken.
+
     Rules are loaded before the model: labels are made from comments redacted by the team's rules.
     """
     redactor = Redactor.from_rules(load_team_rules(settings).redaction)
     model = make_embedder(settings, progress=run.progress("embedding comments"))
-    run_id = repo.start_run(engine, "themes")
-    summary = update_themes(engine, model, settings.themes, run.window, run_id, redactor)
-    repo.finish_run(engine, run_id, "ok", counts=theme_run_counts(summary))
+    with exclusive(settings, engine):
+        run_id = repo.start_run(engine, "themes")
+        summary = update_themes(engine, model, settings.themes, run.window, run_id, redactor)
+        repo.finish_run(engine, run_id, "ok", counts=theme_run_counts(summary))
     return summary
 
 
@@ -732,7 +749,17 @@ def sync_trackers(
 
     Raises:
         ConfigError: no tracker is configured and this is not a dry run.
+        RunInProgressError: not a dry run, and a run or another sync holds the run lock.
     """
+    if not dry_run:
+        with exclusive(settings, engine):
+            return _sync_trackers(settings, engine, run, tracker, dry_run)
+    return _sync_trackers(settings, engine, run, tracker, dry_run)
+
+
+def _sync_trackers(
+    settings: Settings, engine: Engine, run: RunContext, tracker: str | None, dry_run: bool
+) -> TrackerSyncs:
     rules = load_team_rules(settings)
     items = plan_stage(settings, engine, rules, run.window)
     names = [tracker] if tracker else configured_trackers(settings)

@@ -193,3 +193,25 @@ def test_github_retries_setting_is_how_often_a_failing_call_is_tried_again(confi
     assert fake.requested("GET", read) - before == 1 + retries
     assert "pending=" in result.output and "pending=0" not in result.output, result.output
     assert result.exit_code == 3  # partial, as for `run`: a cron job sees the themes left for the next run
+
+
+def test_sync_and_themes_update_wait_for_nobody_while_a_run_holds_the_lock(configured, store_url):
+    """Every writer takes the run lock: a hand-run `sync` during the worker's run would file duplicates."""
+    from backlog_bridge.store.lock import run_lock
+
+    path, fake = configured
+    engine = open_store(store_url)
+    with run_lock(engine) as held:
+        assert held
+        synced = runner.invoke(app, ["--config", str(path), "sync", *AS_OF])
+        updated = runner.invoke(app, ["--config", str(path), "themes", "update", *AS_OF])
+        dry = runner.invoke(app, ["--config", str(path), "sync", "--dry-run", *AS_OF])
+    for refused in (synced, updated):
+        assert refused.exit_code == 1, refused.output
+        assert "another run is in progress" in refused.output and f"pid {os.getpid()}" in refused.output
+    assert not fake.issues and fake.write_count == 0
+    assert dry.exit_code == 0, dry.output  # reading is never locked out
+    after = runner.invoke(app, ["--config", str(path), "sync", *AS_OF])
+    assert after.exit_code == 0, after.output
+    assert fake.issues
+    engine.dispose()
