@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
 
 from backlog_bridge.classify import Category, NpsChange, NpsCounts, compare
@@ -294,9 +294,14 @@ def verdict_stamp(verdict: Verdict) -> str:
 
 
 def closed_loops(engine: Engine, as_of: datetime, params: LoopParams = LoopParams()) -> list[Verdict]:
-    """A verdict for every theme whose tracker issue has a closing date, newest fix first."""
+    """A verdict for every theme whose tracker issue was closed as fixed, newest fix first.
+
+    Issues closed as declined (not planned, won't do) or as duplicates shipped no fix: no verdict.
+    """
+    fixed = or_(col(TrackerLink.closure).is_(None), col(TrackerLink.closure) == "fixed")  # None: stored before closures
     with Session(engine) as session:
-        links = list(session.exec(select(TrackerLink).where(col(TrackerLink.closed_at).is_not(None))))
+        query = select(TrackerLink).where(col(TrackerLink.closed_at).is_not(None), fixed)
+        links = list(session.exec(query))
         if not links:
             return []
         keys = {link.theme_key for link in links}

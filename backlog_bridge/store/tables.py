@@ -200,7 +200,9 @@ class TrackerLink(SQLModel, table=True):
     priority: str | None = Field(default=None, max_length=40)
     sprint: str | None = Field(default=None, max_length=200)
     closed_at: datetime | None = None
-    """When the tracker says the issue was closed/done: "fix shipped"."""
+    """When the tracker says the issue was closed/done: "fix shipped" when `closure` is fixed."""
+    closure: str | None = Field(default=None, max_length=20)
+    """What the close meant: fixed, declined (not planned, won't do) or duplicate; None = read as fixed."""
     regression_noted_at: datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)

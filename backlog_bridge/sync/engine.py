@@ -383,10 +383,22 @@ class _Run:
     def _closed(self, item: PlanItem, link: TrackerLink, remote: RemoteIssue) -> ThemeResult:
         key = item.brief.theme_key
         closed_at = remote.closed_at or link.closed_at or self.now
-        if link.state != "closed" or link.closed_at is None or _aware(link.closed_at) != _aware(closed_at):
-            link.state, link.closed_at = "closed", closed_at
+        closure = remote.closure or "fixed"
+        if (
+            link.state != "closed"
+            or link.closed_at is None
+            or _aware(link.closed_at) != _aware(closed_at)
+            or (link.closure != closure)
+        ):
+            link.state, link.closed_at, link.closure = "closed", closed_at, closure
             self._save(link)
-            log.info("sync.fix-shipped", extra={"theme_key": key, "issue": remote.ref.key})
+            event = "sync.fix-shipped" if closure == "fixed" else "sync.closed-without-fix"
+            log.info(event, extra={"theme_key": key, "issue": remote.ref.key, "closure": closure})
+        if closure != "fixed":  # declined or a duplicate: no fix shipped, nothing to judge or regress from
+            said = {"declined": "declined (not planned)", "duplicate": "closed as a duplicate"}[closure]
+            return ThemeResult(
+                key, Outcome.UNCHANGED, f"{said} on {closed_at.date().isoformat()} ({remote.ref.key})", remote.ref
+            )
         shipped = f"fix shipped on {closed_at.date().isoformat()} ({remote.ref.key})"
         old = self.tracker.markup.figures(remote.body)
         share = item.brief.share

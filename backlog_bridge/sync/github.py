@@ -31,6 +31,7 @@ from pydantic import SecretStr
 from backlog_bridge.settings import GitHubSettings
 from backlog_bridge.sync.render import MarkdownMarkup
 from backlog_bridge.sync.tracker import (
+    Closure,
     IssueChange,
     IssueDraft,
     IssueRef,
@@ -239,6 +240,7 @@ class GitHubTracker:
             priority=priorities[0].removeprefix(self.namespace) if priorities else None,
             sprint=issue.milestone.title if issue.milestone is not None else None,
             labels=labels,
+            closure=_closure(issue.state_reason) if issue.state == "closed" else None,
         )
 
     def _ref(self, number: int, url: str) -> IssueRef:
@@ -297,3 +299,15 @@ def _header(headers: Mapping[str, Any], name: str) -> str | None:
 def _conforms(tracker: GitHubTracker) -> Tracker:
     """Static check (mypy) that the adapter satisfies the contract."""
     return tracker
+
+
+_CLOSURES: dict[str, Closure] = {"not_planned": "declined", "duplicate": "duplicate"}
+
+
+def _closure(state_reason: str | None) -> Closure:
+    """What GitHub's close reason means here.
+
+    not_planned is declined, duplicate a duplicate; completed is fixed, and so is a close without a
+    reason (issues closed before GitHub had reasons).
+    """
+    return _CLOSURES.get(state_reason or "", "fixed")

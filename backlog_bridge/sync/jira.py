@@ -40,6 +40,7 @@ from backlog_bridge.errors import TrackerError
 from backlog_bridge.settings import JiraSettings
 from backlog_bridge.sync.jira_markup import JiraWikiMarkup
 from backlog_bridge.sync.tracker import (
+    Closure,
     IssueChange,
     IssueDraft,
     IssueRef,
@@ -61,7 +62,12 @@ PROPERTY_KEY = "backlog_bridge"
 SPRINT_SCHEMA = "com.pyxis.greenhopper.jira:gh-sprint"
 RANK_SCHEMA = "com.pyxis.greenhopper.jira:gh-lexo-rank"
 _SERVER_SPRINT = re.compile(r"\[(.*)\]$")
-_READ_FIELDS = ["summary", "description", "labels", "priority", "status", "resolutiondate", "components"]
+_READ_FIELDS = [
+    "summary", "description", "labels", "priority", "status", "resolution", "resolutiondate",
+    "statuscategorychangedate", "components",
+]  # fmt: skip
+# Resolutions that close without a fix (Jira's defaults and common additions), compared case-folded.
+_DECLINED = frozenset({"won't do", "won't fix", "declined", "cannot reproduce", "incomplete", "obsolete", "rejected"})
 
 
 @dataclass(frozen=True)
@@ -466,10 +472,11 @@ class JiraTracker:
             title=fields.get("summary") or "",
             body=body,
             state="closed" if done else "open",
-            closed_at=_parse_time(fields.get("resolutiondate")) if done else None,
+            closed_at=_closed_at(fields) if done else None,
             priority=(fields.get("priority") or {}).get("name"),
             sprint=_current_sprint(fields.get(self._sprint_field) if self._sprint_field else None),
             labels=tuple(fields.get("labels") or ()),
+            closure=_closure(fields.get("resolution")) if done else None,
         )
 
     def _browse(self, key: str) -> str:
@@ -561,3 +568,20 @@ def _errors(what: str) -> Iterator[None]:
 def _conforms(tracker: JiraTracker) -> Tracker:
     """Static check (mypy) that the adapter satisfies the contract."""
     return tracker
+
+
+def _closed_at(fields: dict[str, Any]) -> datetime | None:
+    """When the issue was done.
+
+    `resolutiondate`, which many Cloud workflows never set, else the moment its status category last
+    changed (`statuscategorychangedate`).
+    """
+    return _parse_time(fields.get("resolutiondate")) or _parse_time(fields.get("statuscategorychangedate"))
+
+
+def _closure(resolution: Any) -> Closure:
+    """Done with resolution Duplicate is a duplicate; Won't Do and the like are declined; the rest fixed."""
+    name = str((resolution or {}).get("name") or "").casefold().replace("\u2019", "'")
+    if name == "duplicate":
+        return "duplicate"
+    return "declined" if name in _DECLINED else "fixed"

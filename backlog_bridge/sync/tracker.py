@@ -29,6 +29,9 @@ from typing import Literal, Protocol
 from backlog_bridge.errors import TrackerTerminalError, TrackerTransientError
 from backlog_bridge.plan.model import PlanItem
 
+Closure = Literal["fixed", "declined", "duplicate"]
+"""What closing an issue meant: only "fixed" is a shipped fix that a verdict judges."""
+
 
 @dataclass(frozen=True)
 class IssueRef:
@@ -91,6 +94,8 @@ class RemoteIssue:
     """Our managed priority as the tracker shows it (namespaced label suffix or priority field)."""
     sprint: str | None
     labels: tuple[str, ...] = ()
+    closure: Closure | None = None
+    """Closed issues: GitHub `state_reason` (completed, not_planned, duplicate), Jira's resolution."""
 
 
 class Tracker(Protocol):

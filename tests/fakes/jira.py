@@ -78,6 +78,10 @@ class IssueState:
     components: list[str] = field(default_factory=list)
     assignee: str | None = None
     resolutiondate: datetime | None = None
+    resolution: str | None = None
+    """Set by the workflow on entering done ("Done", "Won't Do", "Duplicate"); None where it sets none."""
+    status_changed: datetime = field(default_factory=_now)
+    """`statuscategorychangedate`: Jira keeps it whatever the workflow does with resolutions."""
     custom: dict[str, Any] = field(default_factory=dict)
     properties: dict[str, Any] = field(default_factory=dict)
     comments: list[Comment] = field(default_factory=list)
@@ -182,10 +186,13 @@ class FakeJira(FakeServer):
                 setattr(issue, name, value)
             issue.updated = _now()
 
-    def human_transition(self, key: str, status: str, at: datetime | None = None) -> None:
+    def human_transition(
+        self, key: str, status: str, at: datetime | None = None, resolution: str | None = "Done"
+    ) -> None:
+        """Move the issue as a person would; a done status gets `resolution` (None: a workflow without one)."""
         with self.lock:
             issue = self.issue(key)
-            self._set_status(issue, status, at)
+            self._set_status(issue, status, at, resolution)
 
     def human_comment(self, key: str, body: str) -> None:
         with self.lock:
@@ -301,8 +308,9 @@ class FakeJira(FakeServer):
             "labels": list(issue.labels),
             "priority": self._priority_json(issue.priority),
             "status": self._status_json(issue.status),
-            "resolution": {"name": "Done", "id": "10000"} if resolved else None,
-            "resolutiondate": _iso(issue.resolutiondate) if resolved else None,
+            "resolution": {"name": issue.resolution, "id": "10000"} if resolved and issue.resolution else None,
+            "resolutiondate": _iso(issue.resolutiondate) if resolved and issue.resolution else None,
+            "statuscategorychangedate": _iso(issue.status_changed),
             "components": [{"name": c, "id": str(10 + sorted(self.components).index(c))} for c in issue.components],
             "assignee": self._user(issue.assignee) if issue.assignee else None,
             "reporter": self._user("backlog-bot"),
@@ -399,13 +407,19 @@ class FakeJira(FakeServer):
         self._comment_ids += 1
         return Comment(self._comment_ids, body, author, _now())
 
-    def _set_status(self, issue: IssueState, status: str, at: datetime | None = None) -> None:
+    def _set_status(
+        self, issue: IssueState, status: str, at: datetime | None = None, resolution: str | None = "Done"
+    ) -> None:
         was_done = category_of(issue.status) == "done"
         issue.status = status
         if category_of(status) == "done" and not was_done:
-            issue.resolutiondate = at or _now()
+            issue.resolution = resolution
+            issue.resolutiondate = (at or _now()) if resolution else None
+            issue.status_changed = at or _now()
         elif category_of(status) != "done":
-            issue.resolutiondate = None
+            issue.resolution, issue.resolutiondate = None, None
+            if was_done:
+                issue.status_changed = _now()
         issue.updated = _now()
 
     def _add_to_sprint(self, issue: IssueState, sprint_id: int) -> None:

@@ -214,6 +214,17 @@ def test_closed_loops_without_closed_issues_is_empty(engine):
     assert closed_loops(engine, DONE, PARAMS) == []
 
 
+@pytest.mark.parametrize(
+    ("closure", "judged"), [("fixed", True), (None, True), ("declined", False), ("duplicate", False)]
+)
+def test_only_an_issue_closed_as_fixed_gets_a_verdict(engine, closure, judged):
+    """Not planned / Won't Do / Duplicate shipped no fix; links stored before closures (None) count as fixed."""
+    link = TrackerLink(tracker="jira", theme_key="theme-1", state="closed", issue_key="FB-7", closed_at=CLOSED,
+                       closure=closure)  # fmt: skip
+    seed(engine, history(before=40, after=8, n=200), [link])
+    assert [v.issue_key for v in closed_loops(engine, DONE, PARAMS)] == (["FB-7"] if judged else [])
+
+
 def test_a_reopened_issue_keeps_its_fix_under_judgement(engine):
     # The sync reopens a regressed issue (state open) but keeps the fix's closing date.
     link = TrackerLink(tracker="github", theme_key="theme-1", state="open", issue_key="acme/app#7", closed_at=CLOSED)

@@ -7,7 +7,7 @@ Every scenario Jira shares with GitHub is in test_tracker_contract.py (against C
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 from fakes.jira import TEAM_FIELD
@@ -256,3 +256,18 @@ def test_sprint_and_field_settings_reach_the_adapter(jira, monkeypatch):
     assert built.upcoming_sprint(date(2026, 3, 2)) == "Sprint 11"
     ref = built.create(IssueDraft(E, "t", "b", None))
     assert jira.fake.issue(ref.key).custom == {TEAM_FIELD: {"value": "Web"}}
+
+
+def test_a_workflow_without_resolutions_dates_the_fix_by_the_status_category_change(engine, jira):
+    """Many Cloud workflows never set a resolution, so `resolutiondate` stays null; the fix date is when
+    the status category became done, not the night the run noticed it."""
+    run(engine, jira, night1(jira), NIGHT1)
+    key = jira.by_theme()[B]
+    jira.fake.human_transition(key, "Done", at=B_CLOSED, resolution=None)
+
+    report = run(engine, jira, night2(jira)[1:2], NIGHT2)
+
+    link = links(engine)[B]
+    assert (link.state, link.closure) == ("closed", "fixed")
+    assert link.closed_at is not None and link.closed_at.replace(tzinfo=UTC) == B_CLOSED != NIGHT2
+    assert "fix shipped on 2026-03-10" in message(report, B)

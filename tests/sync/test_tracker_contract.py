@@ -174,6 +174,7 @@ def test_closed_issue_is_fix_shipped_then_a_regression_comments_once(engine, h):
     report = run(engine, h, night2(h)[1:2], B_CLOSED.replace(day=11))
     link = links(engine)[B]
     assert link.state == "closed" and link.closed_at.replace(tzinfo=UTC) == B_CLOSED  # the tracker's close date
+    assert link.closure == "fixed"
     assert report.results[0].outcome is Outcome.UNCHANGED and "fix shipped on 2026-03-10" in report.results[0].message
     assert h.seen(key).comments == ()
 
@@ -187,6 +188,23 @@ def test_closed_issue_is_fix_shipped_then_a_regression_comments_once(engine, h):
     assert "grown again since the fix shipped on 2026\\-03\\-10" in issue.comments[0]
     assert outcomes(again)[B] is Outcome.UNCHANGED and h.fake.write_count == writes
     assert h.issue_count() == 3 and links(engine)[B].regression_noted_at is not None
+
+
+@pytest.mark.parametrize(("closure", "said"), [("declined", "declined (not planned)"), ("duplicate", "duplicate")])
+def test_closed_as_declined_or_duplicate_ships_no_fix_and_never_regresses(engine, h, closure, said):
+    """Not planned / Won't Do / Duplicate is not "fixed": no fix date to judge, no "grown again" note, no reopen."""
+    run(engine, h, night1(h), NIGHT1)
+    key = h.by_theme()[B]
+    h.human_close(key, at=B_CLOSED, closure=closure)
+
+    report = run(engine, h, night3(h), NIGHT3, regression_action="reopen")  # B has grown a lot
+
+    issue = h.seen(key)
+    assert outcomes(report)[B] is Outcome.UNCHANGED and said in message(report, B), message(report, B)
+    assert (issue.state, issue.comments) == ("closed", ())
+    link = links(engine)[B]
+    assert (link.state, link.closure, link.regression_noted_at) == ("closed", closure, None)
+    assert link.closed_at is not None and link.closed_at.replace(tzinfo=UTC) == B_CLOSED
 
 
 def test_regression_can_reopen_instead(engine, h):

@@ -145,7 +145,8 @@ class Harness:
     def human_comment(self, key: str, text: str) -> None:
         raise NotImplementedError
 
-    def human_close(self, key: str, at: datetime) -> None:
+    def human_close(self, key: str, at: datetime, closure: str = "fixed") -> None:
+        """Close as a person would: fixed (completed, Done), declined (not planned, Won't Do) or duplicate."""
         raise NotImplementedError
 
     def human_reopen(self, key: str) -> None:
@@ -227,8 +228,9 @@ class GitHubHarness(Harness):
     def human_comment(self, key: str, text: str) -> None:
         self.fake.human_comment(self._issue(key).number, text)
 
-    def human_close(self, key: str, at: datetime) -> None:
-        self.fake.human_close(self._issue(key).number, at=at)
+    def human_close(self, key: str, at: datetime, closure: str = "fixed") -> None:
+        reason = {"fixed": "completed", "declined": "not_planned", "duplicate": "duplicate"}[closure]
+        self.fake.human_close(self._issue(key).number, at=at, reason=reason)
 
     def human_reopen(self, key: str) -> None:
         self.fake.human_edit(self._issue(key).number, state="open", state_reason="reopened", closed_at=None)
@@ -315,8 +317,9 @@ class JiraHarness(Harness):
     def human_comment(self, key: str, text: str) -> None:
         self.fake.human_comment(key, text)
 
-    def human_close(self, key: str, at: datetime) -> None:
-        self.fake.human_transition(key, "Done", at=at)
+    def human_close(self, key: str, at: datetime, closure: str = "fixed") -> None:
+        resolution = {"fixed": "Done", "declined": "Won't Do", "duplicate": "Duplicate"}[closure]
+        self.fake.human_transition(key, "Done", at=at, resolution=resolution)
 
     def human_reopen(self, key: str) -> None:
         self.fake.human_transition(key, "To Do")

@@ -56,7 +56,7 @@ def test_a_healthy_project_passes(project, store_url):
     checks = by_name(report)
     assert report.ok, str(report)
     assert [c.status for c in report.checks] == [Status.OK, Status.OK, Status.OK, Status.OK, Status.OK, Status.SKIP]
-    assert "revision 0004" in checks["database"].detail
+    assert "revision 0005" in checks["database"].detail
     assert "2026-06-01 02:00" in checks["schedule"].detail
     assert checks["model"].detail == "fake-model: loaded, 8 dimensions"
     assert "none configured" in checks["trackers"].detail
@@ -93,7 +93,7 @@ def test_a_database_behind_the_code_is_a_warning_with_the_fix(store_url):
     engine.dispose()
     check = check_database(store_url)
     assert check.status is Status.WARN
-    assert "revision 0003" in check.detail and "expects 0004" in check.detail
+    assert "revision 0003" in check.detail and "expects 0005" in check.detail
     assert "migrates it on open" in check.todo
 
 
