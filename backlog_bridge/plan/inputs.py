@@ -135,7 +135,7 @@ def _links(session: Session, tracker: str | None) -> dict[str, LinkState]:
     if tracker:
         query = query.where(col(TrackerLink.tracker) == tracker)
     return {
-        link.theme_key: LinkState(link.state, link.issue_key, link.content_hash, link.closed_at)
+        link.theme_key: LinkState(link.state, link.issue_key, link.content_hash, link.closed_at, link.closure)
         for link in session.exec(query)
     }
 

@@ -37,6 +37,8 @@ class LinkState:
     issue_key: str | None
     content_hash: str | None
     closed_at: datetime | None = None
+    closure: str | None = None
+    """What the close meant: fixed (or None, stored before closures), declined or duplicate."""
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,8 @@ def _decide(
     suppressed = theme.suppressed_reason or suppression_for(facts, rules, inputs.today)
     if suppressed:
         return Action.SKIP, f"suppressed: {suppressed}"
+    if link is not None and link.state == "closed" and link.closure in ("declined", "duplicate"):
+        return _after_decision(link, impact, inputs, rules)
     if link is not None and link.state == "closed":
         return _after_fix(link, impact, inputs, rules)
     if link is not None and link.state == "open":
@@ -249,6 +253,26 @@ def _after_fix(link: LinkState, impact: ThemeImpact, inputs: PlanInputs, rules: 
     if closed is not None and (inputs.today - closed).days < rules.priority.sprint.cooldown_days:
         return Action.SKIP, f"cooldown: fix shipped{since}, {(inputs.today - closed).days} days ago"
     return Action.LEAVE, f"fix shipped{since}; not growing"
+
+
+def _after_decision(link: LinkState, impact: ThemeImpact, inputs: PlanInputs, rules: Rules) -> tuple[Action, str]:
+    """A team closed the issue without a fix: never filed again; the plan says what they decided and when.
+
+    Declined themes are set aside for `declined_cooldown_days`; after that the plan keeps pointing at
+    the closed issue (a person reopens it, or suppresses the theme) and says when the theme grows.
+    """
+    closed = link.closed_at.date() if link.closed_at else None
+    on = f" on {closed.isoformat()}" if closed else ""
+    if link.closure == "duplicate":
+        return Action.SKIP, f"closed as a duplicate{on} ({link.issue_key}): followed in the issue it duplicates"
+    days = (inputs.today - closed).days if closed else 0
+    cooldown = rules.priority.sprint.declined_cooldown_days
+    if days < cooldown:
+        return Action.SKIP, f"declined{on} (not planned): set aside for {cooldown - days} more days"
+    trend = impact.trend
+    growing = trend is not None and trend.direction is Direction.GROWING and impact.discovery
+    now = f", and growing ({trend.share_prev:.1%} to {trend.share_cur:.1%})" if growing and trend else ""
+    return Action.LEAVE, f"declined{on} (not planned){now}: reopen {link.issue_key} or suppress the theme"
 
 
 def _apply_budget(items: Sequence[PlanItem], budget: int) -> list[PlanItem]:

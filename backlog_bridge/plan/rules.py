@@ -160,6 +160,9 @@ class SprintRules(RuleModel):
     """New issues filed per run at most, highest priority first; 0 = plan only."""
     cooldown_days: StrictInt = Field(default=30, ge=0)
     """A theme whose issue was closed is not filed again for this many days (regressions excepted)."""
+    declined_cooldown_days: StrictInt = Field(default=180, ge=0)
+    """A theme whose issue was closed as not planned / Won't Do is set aside this many days (said in the
+    plan); after that the plan points at the closed issue. It is never filed again by itself."""
 
 
 class GateRules(RuleModel):

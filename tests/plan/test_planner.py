@@ -119,6 +119,24 @@ def test_closed_issue_cooldown_and_regression():
     assert after.action is Action.LEAVE and "not growing" in after.reason
 
 
+def test_an_issue_closed_as_declined_or_duplicate_is_not_a_fix_and_is_never_filed_again():
+    declined = {"t-1": LinkState("closed", "o/r#1", "x", datetime(2026, 10, 20, tzinfo=UTC), "declined")}
+    growing = theme("t-1", 10, 40, previous=10)  # would be a regression after a fix
+    recent = by_key(build_plan(inputs([growing], declined), rules(), REDACTOR))["t-1"]
+    assert recent.action is Action.SKIP
+    assert recent.reason == "declined on 2026-10-20 (not planned): set aside for 169 more days"
+    old = {"t-1": replace(declined["t-1"], closed_at=datetime(2026, 1, 5, tzinfo=UTC))}
+    later = by_key(build_plan(inputs([growing], old), rules(), REDACTOR))["t-1"]
+    assert later.action is Action.LEAVE and "growing" in later.reason and "reopen o/r#1" in later.reason
+    short = Rules(priority=PriorityRules(sprint=SprintRules(declined_cooldown_days=5)))
+    assert by_key(build_plan(inputs([growing], declined), short, REDACTOR))["t-1"].action is Action.LEAVE
+    duplicate = {"t-1": replace(declined["t-1"], closure="duplicate")}
+    dup = by_key(build_plan(inputs([growing], duplicate), rules(), REDACTOR))["t-1"]
+    assert dup.action is Action.SKIP and dup.reason.startswith("closed as a duplicate on 2026-10-20 (o/r#1)")
+    fixed = {"t-1": replace(declined["t-1"], closure="fixed")}
+    assert by_key(build_plan(inputs([growing], fixed), rules(), REDACTOR))["t-1"].reason.startswith("regressed")
+
+
 def test_human_and_rule_suppressions():
     themes = [
         theme("t-1", 10, 40, suppressed_reason="owned by billing"),

@@ -104,3 +104,21 @@ def test_without_a_public_url_no_issue_has_a_report_link(engine, theme_id, track
     items = plan(engine, tracker, None)
     body = github_body(engine, items) if tracker == "github" else jira_body(engine, items, "Cloud")
     assert "Why this priority" in body and "Theme report" not in body
+
+
+@pytest.mark.parametrize(
+    ("closure", "starts"), [("declined", "declined on 2026-09-20"), ("fixed", "cooldown: fix shipped")]
+)
+def test_the_plan_reads_what_a_close_meant_from_the_store(engine, theme_id, closure, starts):
+    """The link's closure (read back by the sync) reaches the plan: a declined theme is set aside, not cooled down."""
+    from backlog_bridge.store.tables import TrackerLink
+
+    closed = AS_OF - timedelta(days=11)
+    with Session(engine) as session:
+        session.add(TrackerLink(tracker="github", theme_key="theme-aaaa", state="closed", issue_key="acme/app#4",
+                                closed_at=closed, closure=closure))  # fmt: skip
+        session.commit()
+    settings = Settings()
+    window = AnalysisWindow(AS_OF, settings.themes.window_days)
+    (item,) = pipeline.plan_stage(settings, engine, for_trackers(Rules(), ["github"]), window)
+    assert item.action is Action.SKIP and item.reason.startswith(starts), item.reason
