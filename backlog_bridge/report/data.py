@@ -86,6 +86,8 @@ class IssueLink:
     """creating, open, closed or failed."""
     closed_at: datetime | None
     priority: str | None
+    closure: str | None = None
+    """What the close meant: fixed (None: stored before closures), declined or duplicate."""
 
 
 @dataclass(frozen=True)
@@ -370,7 +372,10 @@ def status_of(section: ThemeSection) -> tuple[str, str]:
     )
     if issue is not None and issue.state == "closed":
         day = f" on {issue.closed_at:%Y-%m-%d}" if issue.closed_at else ""
-        return "closed", f"fix shipped{day} ({issue.tracker} {issue.key or '?'})"
+        said = {"declined": "declined (not planned)", "duplicate": "closed as a duplicate"}.get(
+            issue.closure or "", "fix shipped"
+        )
+        return "closed", f"{said}{day} ({issue.tracker} {issue.key or '?'})"
     if issue is not None:
         return "open", f"open: {issue.tracker} {issue.key or '?'}" + (f", {issue.priority}" if issue.priority else "")
     if section.action == Action.CREATE.value:
@@ -384,7 +389,7 @@ def _links(engine: Engine) -> dict[str, list[IssueLink]]:
         for link in session.exec(select(TrackerLink)):
             closed = _aware(link.closed_at) if link.closed_at else None
             found[link.theme_key].append(
-                IssueLink(link.tracker, link.issue_key, link.url, link.state, closed, link.priority)
+                IssueLink(link.tracker, link.issue_key, link.url, link.state, closed, link.priority, link.closure)
             )
     return found
 

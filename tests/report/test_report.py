@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from typing import ClassVar
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from backlog_bridge import pipeline
 from backlog_bridge.classify import NpsCounts, estimate
@@ -347,3 +347,17 @@ def test_no_specific_reason_is_counted_shown_and_redacted(store):
         assert "Maria" not in text
     # never a theme: the plan (and so the tracker) only sees themes
     assert all(t.brief.label not in remarks for t in report.themes)
+
+
+def test_a_declined_issue_is_reported_as_declined_with_no_verdict(store):
+    """Closed as Won't Do: the theme's status says so, and no fix is judged."""
+    with Session(store) as session:
+        for link in session.exec(select(TrackerLink).where(col(TrackerLink.issue_key).in_(["FB-1", "FB-3"]))):
+            link.state, link.closed_at, link.closure = "closed", link.closed_at or CLOSED, "declined"
+            session.add(link)
+        session.commit()
+    report = make_report(store)
+    assert not report.verdicts
+    statuses = [section["status"] for section in report_dict(report)["themes"]]
+    assert any(status.startswith("declined (not planned) on ") and "FB-1" in status for status in statuses), statuses
+    assert not any("fix shipped" in status for status in statuses)
