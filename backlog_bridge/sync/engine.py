@@ -29,6 +29,7 @@ The rules, for every tracker alike:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -47,6 +48,7 @@ from backlog_bridge.plan.model import Action, PlanItem
 from backlog_bridge.store.tables import TrackerLink
 from backlog_bridge.sync.retry import Retrier, RetryPolicy
 from backlog_bridge.sync.tracker import (
+    Closure,
     IssueChange,
     IssueDraft,
     IssueRef,
@@ -92,6 +94,9 @@ class SyncReport:
     results: tuple[ThemeResult, ...]
     unreachable: str | None = None
     """Set when the tracker gave no answer (or a 5xx) to every try: the rest of the themes were left pending."""
+    read_back: int = 0
+    """Issues of themes the plan did not touch tonight (skipped, suppressed, merged, retired) read back
+    for closures and reopenings."""
 
     def counts(self) -> dict[str, int]:
         """Number of themes per outcome."""
@@ -153,7 +158,9 @@ def sync_plan(
     run = _Run(engine, tracker, now, dry_run, rules, Retrier(retry or RetryPolicy(), sleep))
     routed = [i for i in items if i.target.tracker == tracker.name]
     results = tuple(run.sync_one(item) for item in routed)
-    return SyncReport(tracker.name, dry_run, results, run.unreachable)
+    handled = {i.brief.theme_key for i in routed if i.action is not Action.SKIP and not _elsewhere(i, tracker)}
+    read_back = run.read_back(handled) if not dry_run else 0
+    return SyncReport(tracker.name, dry_run, results, run.unreachable, read_back)
 
 
 @dataclass(frozen=True)
@@ -213,6 +220,53 @@ class _Run:
     _sprint: list[str | None] = field(default_factory=list)
     unreachable: str | None = None
     """Why the tracker is out of reach for the rest of this run (no answer or 5xx after every try)."""
+
+    # --- issues the plan did not touch ---------------------------------------------------------
+
+    def read_back(self, handled: set[str]) -> int:
+        """Read every other issue of ours on this tracker, so closures and reopenings are never missed.
+
+        A suppressed, skipped, merged or retired theme's issue is still closed or reopened by people;
+        its fix date and what the close meant feed the verdicts and the plan. Stops at the first
+        transient failure (the next run reads again); a deleted issue is left for its theme's next sync.
+        """
+        with Session(self.engine) as session:
+            query = select(TrackerLink).where(TrackerLink.tracker == self.tracker.name)
+            links = [
+                link
+                for link in session.exec(query)
+                if link.theme_key not in handled and link.state in ("open", "closed") and link.issue_key
+            ]
+        read = 0
+        for link in links:
+            ref = _ref(link)
+            if self.unreachable is not None or ref is None:
+                break
+            try:
+                remote = self._call(functools.partial(self.tracker.get, ref))
+            except TrackerTransientError:
+                break
+            except TrackerTerminalError:
+                continue
+            read += 1
+            if remote.state == "closed":
+                self._record_close(link, remote)
+            elif link.state == "closed":  # reopened by a person; closed_at keeps the fix being judged
+                link.state = "open"
+                self._save(link)
+        return read
+
+    def _record_close(self, link: TrackerLink, remote: RemoteIssue) -> tuple[datetime, Closure]:
+        """Store that the issue is closed, when, and what the close meant; returns (closed_at, closure)."""
+        closed_at = remote.closed_at or link.closed_at or self.now
+        closure: Closure = remote.closure or "fixed"
+        changed = link.closed_at is None or _aware(link.closed_at) != _aware(closed_at) or link.closure != closure
+        if link.state != "closed" or changed:
+            link.state, link.closed_at, link.closure = "closed", closed_at, closure
+            self._save(link)
+            event = "sync.fix-shipped" if closure == "fixed" else "sync.closed-without-fix"
+            log.info(event, extra={"theme_key": link.theme_key, "issue": remote.ref.key, "closure": closure})
+        return closed_at, closure
 
     # --- one theme -------------------------------------------------------------------------
 
@@ -382,18 +436,7 @@ class _Run:
 
     def _closed(self, item: PlanItem, link: TrackerLink, remote: RemoteIssue) -> ThemeResult:
         key = item.brief.theme_key
-        closed_at = remote.closed_at or link.closed_at or self.now
-        closure = remote.closure or "fixed"
-        if (
-            link.state != "closed"
-            or link.closed_at is None
-            or _aware(link.closed_at) != _aware(closed_at)
-            or (link.closure != closure)
-        ):
-            link.state, link.closed_at, link.closure = "closed", closed_at, closure
-            self._save(link)
-            event = "sync.fix-shipped" if closure == "fixed" else "sync.closed-without-fix"
-            log.info(event, extra={"theme_key": key, "issue": remote.ref.key, "closure": closure})
+        closed_at, closure = self._record_close(link, remote)
         if closure != "fixed":  # declined or a duplicate: no fix shipped, nothing to judge or regress from
             said = {"declined": "declined (not planned)", "duplicate": "closed as a duplicate"}[closure]
             return ThemeResult(

@@ -207,6 +207,28 @@ def test_closed_as_declined_or_duplicate_ships_no_fix_and_never_regresses(engine
     assert link.closed_at is not None and link.closed_at.replace(tzinfo=UTC) == B_CLOSED
 
 
+def test_issues_of_themes_the_plan_skips_are_still_read_back(engine, h):
+    """A suppressed (or merged, retired) theme's issue is closed and reopened by people all the same."""
+    run(engine, h, night1(h), NIGHT1)
+    key = h.by_theme()[B]
+    skipped = [replace(i, action=Action.SKIP, reason="suppressed: owned by billing") if i.brief.theme_key == B
+               else i for i in night2(h)]  # fmt: skip
+    h.human_close(key, at=B_CLOSED, closure="declined")
+
+    report = run(engine, h, skipped, NIGHT2)
+
+    assert outcomes(report)[B] is Outcome.SKIPPED and report.read_back == 1
+    link = links(engine)[B]
+    assert (link.state, link.closure) == ("closed", "declined")
+    assert link.closed_at is not None and link.closed_at.replace(tzinfo=UTC) == B_CLOSED
+    h.human_reopen(key)
+    run(engine, h, skipped, NIGHT3)
+    assert links(engine)[B].state == "open"
+    assert h.seen(key).comments == () and h.seen(key).state == "open"  # read, never written to
+    dry = run(engine, h, skipped, NIGHT3, dry_run=True)
+    assert dry.read_back == 0  # a dry run writes nothing, the store included
+
+
 def test_regression_can_reopen_instead(engine, h):
     run(engine, h, night1(h), NIGHT1)
     key = h.by_theme()[B]
