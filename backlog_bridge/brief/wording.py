@@ -38,6 +38,9 @@ from backlog_bridge.plan.model import PlanItem, Target, ThemeBrief
 from backlog_bridge.report import loop
 
 MAX_QUOTES = 5
+MAX_QUOTE_CHARS = 600
+"""A quote longer than this is cut at a word (comments can hold 20,000 characters; Jira refuses a
+description over 32,767, GitHub a body over 65,536, and a lead reads the gist)."""
 _TRENDS: dict[str, tuple[str, Tone]] = {
     "growing": ("↑ growing", "bad"),
     "shrinking": ("↓ shrinking", "good"),
@@ -95,7 +98,8 @@ def build_brief(brief: ThemeBrief, context: BriefContext | None = None) -> Brief
     if context.verdict is not None:
         blocks.append(verdict_block(context.verdict))
     if brief.quotes:
-        blocks.append(Quotes("What customers say (redacted)", brief.quotes[:MAX_QUOTES]))
+        quotes = tuple(clip_quote(quote) for quote in brief.quotes[:MAX_QUOTES])
+        blocks.append(Quotes("What customers say (redacted)", quotes))
     report = safe_url(brief.report_url)
     if context.link_report and report:
         blocks.append(Links((Link("Theme report", f"{urldefrag(report).url}#{anchor}"),)))
@@ -199,3 +203,12 @@ def trend_badge(trend: str) -> Badge:
 def _num(value: float) -> str:
     """One decimal, never "-0.0"."""
     return f"{value + 0.0:.1f}" if round(value, 1) != 0 else "0.0"
+
+
+def clip_quote(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
+    """The quote, or its first `limit` characters cut at the last space, marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    cut = head.rsplit(None, 1)[0] if " " in head.strip() else head
+    return cut.rstrip() + " …"

@@ -396,3 +396,12 @@ def test_html_escapes_without_help_from_the_model():
     """The HTML emitter's escaping is autoescape's: text that looks like markup stays text."""
     assert html.unescape(str(to_html(BriefDocument("x", (Heading("<b>&amp;</b>"),))))) == "<h3><b>&amp;</b></h3>"
     assert str(to_html(BriefDocument("x", (Heading("<b>&amp;</b>"),)))) == "<h3>&lt;b&gt;&amp;amp;&lt;/b&gt;</h3>"
+
+
+def test_a_long_quote_is_cut_at_a_word_and_marked():
+    from backlog_bridge.brief.wording import clip_quote
+
+    assert clip_quote("short and sweet") == "short and sweet"
+    cut = clip_quote("word " * 200, limit=22)
+    assert cut == "word word word word …"
+    assert clip_quote("x" * 50, limit=10) == "x" * 10 + " …"  # no space to cut at: cut at the limit

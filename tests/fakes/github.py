@@ -30,6 +30,8 @@ SECONDARY_LIMIT = (
     "If you reach out to GitHub Support for help, please include the request ID 0000:0000."
 )
 DOCS = "https://docs.github.com/rest"
+MAX_BODY = 65_536
+"""GitHub refuses an issue body longer than this (422, "body is too long")."""
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -413,6 +415,11 @@ class FakeGitHub(FakeServer):
         found.sort(key=lambda i: (getattr(i, key), i.number), reverse=query.get("direction", ["desc"])[0] == "desc")
         return self._page(path, query, [self._issue_json(i) for i in found])
 
+    def _too_long(self) -> tuple[int, Any, dict[str, str]]:
+        error = {"resource": "Issue", "code": "custom", "field": "body",
+                 "message": f"body is too long (maximum is {MAX_BODY} characters)"}  # fmt: skip
+        return 422, {"message": "Validation Failed", "errors": [error], "documentation_url": DOCS}, {}
+
     def _create_issue(self, payload: Any, **kw: Any) -> tuple[int, Any, dict[str, str]]:
         if not isinstance(payload, dict) or not payload.get("title"):
             return (
@@ -424,6 +431,8 @@ class FakeGitHub(FakeServer):
                 },
                 {},
             )
+        if len(payload.get("body") or "") > MAX_BODY:
+            return self._too_long()
         milestone = payload.get("milestone")
         if milestone is not None and int(milestone) not in self.milestones:
             return (
@@ -468,6 +477,8 @@ class FakeGitHub(FakeServer):
         issue = self._get_issue_state(number)
         if issue is None:
             return 404, {"message": "Not Found", "documentation_url": DOCS}, {}
+        if len(payload.get("body") or "") > MAX_BODY:
+            return self._too_long()
         for key in ("title", "body"):
             if key in payload:
                 setattr(issue, key, payload[key])

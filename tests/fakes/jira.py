@@ -58,6 +58,10 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+MAX_DESCRIPTION = 32_767
+"""Jira refuses a description longer than this (400 on the field), Cloud and Data Center alike."""
+
+
 @dataclass
 class Comment:
     id: int
@@ -554,6 +558,10 @@ class FakeJira(FakeServer):
 
     def _validate_fields(self, fields: dict[str, Any], creating: bool) -> dict[str, str]:
         errors: dict[str, str] = {}
+        if len(fields.get("description") or "") > MAX_DESCRIPTION:
+            errors["description"] = (
+                f"The entered text is too long. It exceeds the allowed limit of {MAX_DESCRIPTION:,} characters."
+            )
         if creating:
             if (fields.get("project") or {}).get("key") != self.project and (fields.get("project") or {}).get(
                 "id"

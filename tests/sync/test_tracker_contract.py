@@ -657,3 +657,17 @@ def test_a_fault_at_any_write_ends_in_the_fault_free_state(
         assert harness.fake.snapshot() == expected
         assert harness.issue_count() == 4
     engine.dispose()
+
+
+def test_long_customer_quotes_are_cut_so_the_tracker_accepts_the_issue(engine, h):
+    """Comments may hold 20,000 characters; GitHub refuses a body over 65,536, Jira a description over 32,767."""
+    essay = ("The export keeps failing on large boards and nobody answers our tickets. " * 300).strip()
+    item = night1(h)[0]
+    long = replace(item, brief=replace(item.brief, quotes=(essay,) * 5))
+
+    report = run(engine, h, [long], NIGHT1)
+
+    assert [r.outcome for r in report.results] == [Outcome.CREATED], report.results
+    body = h.seen(h.by_theme()[long.brief.theme_key]).body
+    assert body.count(" …") == 5  # each quote cut at a word, marked
+    assert essay not in body and len(body) < 32_767
