@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
@@ -435,8 +435,8 @@ def post_verdicts(
     """Comment each verdict on its issue once (escaped, retried; a repeat run posts nothing); wall-clock stamps."""
     from backlog_bridge.sync.registry import build_tracker
 
-    tracker = build_tracker(tracker_name, getattr(settings, tracker_name, None))
-    return post_notes(engine, notes, tracker, now=clock())
+    section = getattr(settings, tracker_name, None)
+    return post_notes(engine, notes, build_tracker(tracker_name, section), now=clock(), retry=retry_policy(section))
 
 
 def make_embedder(
@@ -634,9 +634,8 @@ def _group_of(source: str, segments: dict[str, Any], by: str | None) -> str:
 def refresh_themes(settings: Settings, engine: Engine, run: RunContext) -> ThemeRunSummary:
     """Update the themes from the comments of the window (`themes update`), recorded in the audit log.
 
-    Under the run lock (a run's theme stage would otherwise race it); the model loads before it is taken.
-
-    Rules are loaded before the model: labels are made from comments redacted by the team's rules.
+    Rules are loaded before the model (labels are made from comments redacted by the team's rules),
+    and the model before the run lock is taken; the update itself holds the lock, as a run's does.
     """
     redactor = Redactor.from_rules(load_team_rules(settings).redaction)
     model = make_embedder(settings, progress=run.progress("embedding comments"))
@@ -751,31 +750,23 @@ def sync_trackers(
         ConfigError: no tracker is configured and this is not a dry run.
         RunInProgressError: not a dry run, and a run or another sync holds the run lock.
     """
-    if not dry_run:
-        with exclusive(settings, engine):
-            return _sync_trackers(settings, engine, run, tracker, dry_run)
-    return _sync_trackers(settings, engine, run, tracker, dry_run)
-
-
-def _sync_trackers(
-    settings: Settings, engine: Engine, run: RunContext, tracker: str | None, dry_run: bool
-) -> TrackerSyncs:
-    rules = load_team_rules(settings)
-    items = plan_stage(settings, engine, rules, run.window)
     names = [tracker] if tracker else configured_trackers(settings)
     if not names and not dry_run:
         raise ConfigError(
             'no tracker configured: add a [github] (repo = "owner/name") or [jira] table to settings.toml and '
             "set the token in the environment, or use --dry-run to see the plan"
         )
-    unconfigured = [] if names else [DryPlan(None, items)]
-    reports = []
-    for name in names:
-        if dry_run and getattr(settings, name, None) is None:
-            unconfigured.append(DryPlan(name, [item for item in items if item.target.tracker == name]))
-        else:
-            reports.append(sync_stage(settings, engine, rules, items, name, run.clock, dry_run=dry_run))
-    return TrackerSyncs(dry_run, reports, unconfigured)
+    with nullcontext() if dry_run else exclusive(settings, engine):
+        rules = load_team_rules(settings)
+        items = plan_stage(settings, engine, rules, run.window)
+        unconfigured = [] if names else [DryPlan(None, items)]
+        reports = []
+        for name in names:
+            if dry_run and getattr(settings, name, None) is None:
+                unconfigured.append(DryPlan(name, [item for item in items if item.target.tracker == name]))
+            else:
+                reports.append(sync_stage(settings, engine, rules, items, name, run.clock, dry_run=dry_run))
+        return TrackerSyncs(dry_run, reports, unconfigured)
 
 
 def report_text(settings: Settings, engine: Engine, fmt: Literal["html", "md", "json"], run: RunContext) -> str:

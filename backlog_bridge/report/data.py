@@ -27,6 +27,7 @@ from backlog_bridge.score import wilson_interval
 from backlog_bridge.settings import NpsSettings
 from backlog_bridge.store import repo
 from backlog_bridge.store.tables import TrackerLink
+from backlog_bridge.sync.tracker import CLOSURE_WORDS
 from backlog_bridge.themes import ThemeStat, set_aside, theme_events, theme_stats
 
 SHORT_HISTORY_DAYS = 120
@@ -372,9 +373,7 @@ def status_of(section: ThemeSection) -> tuple[str, str]:
     )
     if issue is not None and issue.state == "closed":
         day = f" on {issue.closed_at:%Y-%m-%d}" if issue.closed_at else ""
-        said = {"declined": "declined (not planned)", "duplicate": "closed as a duplicate"}.get(
-            issue.closure or "", "fix shipped"
-        )
+        said = CLOSURE_WORDS[issue.closure or "fixed"]
         return "closed", f"{said}{day} ({issue.tracker} {issue.key or '?'})"
     if issue is not None:
         return "open", f"open: {issue.tracker} {issue.key or '?'}" + (f", {issue.priority}" if issue.priority else "")

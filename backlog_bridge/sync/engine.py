@@ -41,13 +41,14 @@ from enum import StrEnum
 from typing import Literal, TypeVar
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from backlog_bridge.errors import TrackerError, TrackerTerminalError, TrackerTransientError
 from backlog_bridge.plan.model import Action, PlanItem
 from backlog_bridge.store.tables import TrackerLink
 from backlog_bridge.sync.retry import Retrier, RetryPolicy
 from backlog_bridge.sync.tracker import (
+    CLOSURE_WORDS,
     Closure,
     IssueChange,
     IssueDraft,
@@ -230,13 +231,13 @@ class _Run:
         its fix date and what the close meant feed the verdicts and the plan. Stops at the first
         transient failure (the next run reads again); a deleted issue is left for its theme's next sync.
         """
+        query = select(TrackerLink).where(
+            col(TrackerLink.tracker) == self.tracker.name,
+            col(TrackerLink.state).in_(("open", "closed")),
+            col(TrackerLink.issue_key).is_not(None),
+        )
         with Session(self.engine) as session:
-            query = select(TrackerLink).where(TrackerLink.tracker == self.tracker.name)
-            links = [
-                link
-                for link in session.exec(query)
-                if link.theme_key not in handled and link.state in ("open", "closed") and link.issue_key
-            ]
+            links = [link for link in session.exec(query) if link.theme_key not in handled]
         read = 0
         for link in links:
             ref = _ref(link)
@@ -438,10 +439,8 @@ class _Run:
         key = item.brief.theme_key
         closed_at, closure = self._record_close(link, remote)
         if closure != "fixed":  # declined or a duplicate: no fix shipped, nothing to judge or regress from
-            said = {"declined": "declined (not planned)", "duplicate": "closed as a duplicate"}[closure]
-            return ThemeResult(
-                key, Outcome.UNCHANGED, f"{said} on {closed_at.date().isoformat()} ({remote.ref.key})", remote.ref
-            )
+            said = f"{CLOSURE_WORDS[closure]} on {closed_at.date().isoformat()} ({remote.ref.key})"
+            return ThemeResult(key, Outcome.UNCHANGED, said, remote.ref)
         shipped = f"fix shipped on {closed_at.date().isoformat()} ({remote.ref.key})"
         old = self.tracker.markup.figures(remote.body)
         share = item.brief.share

@@ -31,6 +31,12 @@ from backlog_bridge.plan.model import PlanItem
 
 Closure = Literal["fixed", "declined", "duplicate"]
 """What closing an issue meant: only "fixed" is a shipped fix that a verdict judges."""
+CLOSURE_WORDS: dict[str, str] = {
+    "fixed": "fix shipped",
+    "declined": "declined (not planned)",
+    "duplicate": "closed as a duplicate",
+}
+"""How the sync report and the theme report say what a close meant (a close stored before closures: fixed)."""
 
 
 @dataclass(frozen=True)
